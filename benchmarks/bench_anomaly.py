@@ -1,0 +1,173 @@
+"""ADBench-protocol benchmark of VAEAnomalyDetector against its peers.
+
+Protocol (../shared/DESIGN.md): per dataset and seed, stratified subsample to at most
+50,000 rows, stratified 70/30 train/test split, fit on the train split without
+labels, ROC-AUC and average precision on the test split. Peers run in the same
+process on the same splits.
+
+Usage::
+
+    python benchmarks/bench_anomaly.py --out benchmarks/results/anomaly.csv
+    python benchmarks/bench_anomaly.py --methods skvae --seeds 0   # quick check
+
+Peers need the benchmark extra (``pip install -e .[benchmarks]``).
+"""
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from skvae import VAEAnomalyDetector
+
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "adbench"
+)
+MAX_ROWS = 50_000
+
+
+def make_split(X, y, seed):
+    """The protocol's subsample and split for one dataset and seed."""
+    if len(y) > MAX_ROWS:
+        X, _, y, _ = train_test_split(
+            X, y, train_size=MAX_ROWS, stratify=y, random_state=seed
+        )
+    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
+
+
+def skvae_detector(seed, **params):
+    return VAEAnomalyDetector(random_state=seed, **params)
+
+
+def peer(name, seed):
+    if name == "iforest":
+        from sklearn.ensemble import IsolationForest
+
+        return IsolationForest(random_state=seed)
+    if name == "ecod":
+        from pyod.models.ecod import ECOD
+
+        return ECOD()
+    if name == "pyod_pca":
+        from pyod.models.pca import PCA
+
+        return PCA(random_state=seed)
+    if name == "pyod_vae":
+        from pyod.models.vae import VAE
+
+        return VAE(random_state=seed, verbose=0)
+    if name == "pyod_ae":
+        from pyod.models.auto_encoder import AutoEncoder
+
+        return AutoEncoder(random_state=seed, verbose=0)
+    raise ValueError(name)
+
+
+def anomaly_scores(model, X):
+    """Higher = more anomalous, for sklearn-style and PyOD-style detectors."""
+    if hasattr(model, "score_samples") and not hasattr(model, "decision_scores_"):
+        return -model.score_samples(X)
+    return model.decision_function(X)
+
+
+def run_one(method, X_train, X_test, y_test, seed, params):
+    model = skvae_detector(seed, **params) if method == "skvae" else peer(method, seed)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X_train)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    scores = anomaly_scores(model, X_test)
+    score_s = time.perf_counter() - start
+    if not np.all(np.isfinite(scores)):
+        return dict(
+            roc_auc=np.nan,
+            avg_precision=np.nan,
+            fit_s=fit_s,
+            score_s=score_s,
+            status="non-finite scores",
+        )
+    return dict(
+        roc_auc=roc_auc_score(y_test, scores),
+        avg_precision=average_precision_score(y_test, scores),
+        fit_s=fit_s,
+        score_s=score_s,
+        status="ok",
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--datasets", nargs="*", default=None)
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument(
+        "--methods",
+        nargs="*",
+        default=["skvae", "iforest", "ecod", "pyod_pca", "pyod_vae", "pyod_ae"],
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        help="skvae parameter as name=python_literal",
+    )
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+
+    import ast
+
+    params = {}
+    for item in args.param:
+        key, value = item.split("=", 1)
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+
+    files = sorted(args.data.glob("*.npz"), key=lambda p: p.stat().st_size)
+    if args.datasets:
+        files = [f for f in files if f.stem in args.datasets]
+    rows = []
+    for path in files:
+        with np.load(path) as archive:
+            X, y = archive["X"].astype(np.float64), archive["y"].astype(int).ravel()
+        for seed in args.seeds:
+            X_train, X_test, _, y_test = make_split(X, y, seed)
+            for method in args.methods:
+                result = run_one(method, X_train, X_test, y_test, seed, params)
+                rows.append(
+                    dict(
+                        dataset=path.stem,
+                        n_train=len(X_train),
+                        n_test=len(X_test),
+                        d=X.shape[1],
+                        seed=seed,
+                        method=method,
+                        **result,
+                    )
+                )
+                print(
+                    f"{path.stem:22s} seed {seed} {method:9s} "
+                    f"AUC {result['roc_auc']:.3f} AP {result['avg_precision']:.3f} "
+                    f"fit {result['fit_s']:.1f}s",
+                    flush=True,
+                )
+                if args.out:
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    pd.DataFrame(rows).to_csv(args.out, index=False)
+    frame = pd.DataFrame(rows)
+    summary = frame.groupby("method")[["roc_auc", "avg_precision", "fit_s"]].agg(
+        {"roc_auc": "mean", "avg_precision": "mean", "fit_s": "sum"}
+    )
+    print(summary.sort_values("roc_auc", ascending=False).to_string())
+
+
+if __name__ == "__main__":
+    main()

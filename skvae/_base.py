@@ -1,0 +1,420 @@
+"""BaseVAE: parameters, fitting, device and pickling shared by the estimators."""
+
+# License: BSD 3-Clause
+
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.base import _fit_context as _sklearn_fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skvae._network import ACTIVATIONS, TabularVAE
+from skvae._tabular import SCALINGS, TabularEncoder
+from skvae._training import train_vae
+
+__all__ = ["BaseVAE", "fit_context", "fill_doc"]
+
+fit_context = _sklearn_fit_context
+
+# Measured on the ADBench dev suite (../shared/DESIGN.md): tiny tables need a floor
+# on optimiser steps, a fixed epoch count leaves them undertrained.
+_MIN_STEPS_AUTO = 3000
+_MAX_EPOCHS_AUTO = 100
+_CHUNK_ROWS = 8192
+
+_SHARED_PARAMETERS = """\
+    n_components : int or "auto", default={n_components_default}
+        Size of the latent space. ``"auto"`` takes a quarter of the number of input
+        columns, clipped to [2, 8].
+
+    hidden_layer_sizes : tuple of int or "auto", default="auto"
+        Hidden layer widths of the encoder; the decoder mirrors them. ``"auto"``
+        is ``(64, 32)``.
+
+    activation : {{"elu", "relu", "gelu", "silu", "tanh", "leaky_relu"}}, \
+default="elu"
+        Activation after each hidden layer.
+
+    dropout : float, default=0.0
+        Dropout probability after each hidden layer, during training only.
+
+    beta : float, default=1.0
+        Weight of the KL term in the training objective (beta-VAE). 1 gives the
+        ELBO.
+
+    scaling : {{"standard", "robust", "quantile", "none"}}, default="standard"
+        Scaling of numeric columns before the network sees them; see
+        :class:`~skvae._tabular.TabularEncoder`. Categorical and boolean columns are
+        one-hot or 0/1 encoded whatever this says.
+
+    batch_size : int, default=256
+        Rows per optimiser step (capped at the number of training rows).
+
+    learning_rate : float, default=1e-3
+        Adam's step size.
+
+    weight_decay : float, default=0.0
+        Adam's L2 penalty on the weights.
+
+    max_epochs : int or "auto", default="auto"
+        Largest number of passes over the training rows. ``"auto"`` allows 100
+        epochs, or as many as make 3,000 optimiser steps on small tables, and does
+        not stop early before those 3,000 steps.
+
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the rows and stop when their ELBO has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs, restoring the best
+        weights. If False, stop when the training loss stops improving.
+
+    validation_fraction : float, default=0.1
+        Share of the rows held out for early stopping.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+
+    tol : float, default=1e-4
+        Smallest improvement of the (per-row) objective that counts.
+
+    device : {{"auto", "cpu", "cuda"}}, str or torch.device, default="auto"
+        Where the network trains and predicts. ``"auto"`` uses CUDA when available.
+        A fitted model pickles with CPU tensors and loads on a CPU-only machine.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, the validation split, batch order and the
+        reparameterisation noise. Pass an int for reproducible results on one
+        device.
+
+    verbose : int, default=0
+        1 prints about 20 progress lines per fit, 2 one line per epoch.
+"""
+
+_SHARED_ATTRIBUTES = """\
+    module_ : torch.nn.Module
+        The trained network (:class:`~skvae._network.TabularVAE`).
+
+    loss_curve_ : list of float
+        Mean training loss (negative ELBO per row) after each epoch.
+
+    validation_scores_ : list of float or None
+        Mean validation ELBO per row after each epoch; None without early stopping.
+
+    best_loss_ : float
+        The smallest value of ``loss_curve_``.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+"""
+
+
+def fill_doc(n_components_default='"auto"'):
+    """Substitute the shared parameter and attribute text into a class docstring."""
+
+    def decorate(cls):
+        cls.__doc__ = cls.__doc__.replace(
+            "{vae_parameters}",
+            _SHARED_PARAMETERS.format(n_components_default=n_components_default),
+        ).replace("{vae_attributes}", _SHARED_ATTRIBUTES)
+        return cls
+
+    return decorate
+
+
+class BaseVAE(BaseEstimator):
+    """Shared machinery of the skvae estimators; not for direct use."""
+
+    _parameter_constraints: dict = {
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "hidden_layer_sizes": ["array-like", StrOptions({"auto"})],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "scaling": [StrOptions(set(SCALINGS))],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "max_epochs": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_components="auto",
+        hidden_layer_sizes="auto",
+        activation="elu",
+        dropout=0.0,
+        beta=1.0,
+        scaling="standard",
+        batch_size=256,
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        max_epochs="auto",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.beta = beta
+        self.scaling = scaling
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- input -------------------------------------------------------------------
+
+    def _validate_X(self, X, *, reset):
+        """Check ``X`` and return it as a DataFrame or a float ndarray."""
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if X.shape[0] == 0:
+                raise ValueError(
+                    f"Found array with 0 sample(s) (shape={X.shape}) while a minimum "
+                    "of 1 is required."
+                )
+            return X
+        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+
+    def _encode(self, X, *, reset=False):
+        """Validate ``X`` and return its float32 encoding."""
+        X = self._validate_X(X, reset=reset)
+        if reset:
+            self._encoder = TabularEncoder(scaling=self.scaling).fit(X)
+        elif not isinstance(X, pd.DataFrame) and self._encoder.is_dataframe_:
+            # Fitted on a DataFrame, now given an array: sklearn allows this (with
+            # a warning from validate_data) as long as the columns line up.
+            X = pd.DataFrame(X, columns=[c.name for c in self._encoder.columns_])
+        return self._encoder.transform(X)
+
+    # -- fitting -----------------------------------------------------------------
+
+    def _fit_vae(self, X, condition=None, n_conditions=0):
+        """Fit the encoder and the network on ``X``; return the encoded data.
+
+        ``condition`` is an optional one-hot float array ``(n_samples,
+        n_conditions)`` given to both encoder and decoder.
+        """
+        data = self._encode(X, reset=True)
+        self._device = _resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        self._seed = int(rng.randint(np.iinfo(np.int32).max))
+        n_rows = data.shape[0]
+        hidden = self._hidden_layer_sizes()
+        encoder = self._encoder
+        self._module_kwargs = dict(
+            n_numeric=encoder.n_numeric_,
+            n_binary=encoder.n_binary_,
+            category_sizes=encoder.category_sizes_,
+            n_components=self._n_components(len(encoder.columns_)),
+            hidden_layer_sizes=hidden,
+            activation=self.activation,
+            dropout=self.dropout,
+            n_conditions=n_conditions,
+        )
+        n_val = (
+            math.floor(self.validation_fraction * n_rows) if self.early_stopping else 0
+        )
+        order = rng.permutation(n_rows)
+        val_rows, train_rows = (
+            (order[:n_val], order[n_val:]) if n_val else (None, order)
+        )
+        batch_size = min(self.batch_size, len(train_rows))
+        steps_per_epoch = max(1, len(train_rows) // batch_size)
+        if self.max_epochs == "auto":
+            max_epochs = max(
+                _MAX_EPOCHS_AUTO, math.ceil(_MIN_STEPS_AUTO / steps_per_epoch)
+            )
+            min_steps = _MIN_STEPS_AUTO
+        else:
+            max_epochs, min_steps = self.max_epochs, 0
+
+        device = self._device
+        to_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32, device=device)  # noqa: E731
+        X_all = to_tensor(data)
+        cond_all = to_tensor(condition) if condition is not None else None
+        fork_devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(self._seed)
+            generator = torch.Generator().manual_seed(self._seed)
+            self.module_ = TabularVAE(**self._module_kwargs).to(device)
+            pick = lambda t, rows: (  # noqa: E731
+                None
+                if t is None or rows is None
+                else t[torch.as_tensor(rows, device=device)]
+            )
+            history = train_vae(
+                self.module_,
+                pick(X_all, train_rows),
+                X_val=pick(X_all, val_rows),
+                condition=pick(cond_all, train_rows),
+                condition_val=pick(cond_all, val_rows),
+                batch_size=batch_size,
+                learning_rate=self.learning_rate,
+                weight_decay=self.weight_decay,
+                max_epochs=max_epochs,
+                min_steps=min_steps,
+                n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol,
+                beta=self.beta,
+                generator=generator,
+                verbose=self.verbose,
+            )
+        self.loss_curve_ = history.loss_curve
+        self.validation_scores_ = history.validation_scores if n_val else None
+        self.best_loss_ = min(history.loss_curve)
+        self.n_iter_ = history.n_iter
+        return data
+
+    def _n_components(self, n_columns):
+        if self.n_components == "auto":
+            return int(np.clip(n_columns // 4, 2, 8))
+        return self.n_components
+
+    def _hidden_layer_sizes(self):
+        if isinstance(self.hidden_layer_sizes, str):
+            return (64, 32)
+        sizes = tuple(np.ravel(self.hidden_layer_sizes).tolist())
+        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must hold positive integers, got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        return sizes
+
+    # -- inference ---------------------------------------------------------------
+
+    def _chunks(self, data, *arrays, chunk_rows=_CHUNK_ROWS):
+        """Yield device tensors for bounded row chunks of ``data`` (and ``arrays``)."""
+        for start in range(0, data.shape[0], chunk_rows):
+            rows = slice(start, start + chunk_rows)
+            yield tuple(
+                None
+                if a is None
+                else torch.as_tensor(a[rows], dtype=torch.float32, device=self._device)
+                for a in (data, *arrays)
+            )
+
+    def _run_chunked(self, function, data, *arrays, chunk_rows=_CHUNK_ROWS):
+        """Apply ``function`` to each chunk under inference mode; stack as numpy."""
+        check_is_fitted(self, "module_")
+        self.module_.eval()
+        results = []
+        with torch.inference_mode():
+            for tensors in self._chunks(data, *arrays, chunk_rows=chunk_rows):
+                results.append(function(*tensors).double().cpu().numpy())
+        return np.concatenate(results, axis=0)
+
+    # -- persistence -------------------------------------------------------------
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        module = state.pop("module_", None)
+        if module is not None:
+            state["_module_state"] = {
+                k: v.detach().cpu() for k, v in module.state_dict().items()
+            }
+        state.pop("_device", None)
+        state["_skvae_version"] = _skvae_version()
+        state["_torch_version"] = torch.__version__
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        for key, now in (
+            ("_skvae_version", _skvae_version()),
+            ("_torch_version", torch.__version__),
+        ):
+            saved = state.get(key)
+            if saved is not None and saved != now:
+                warnings.warn(
+                    f"This {type(self).__name__} was pickled with "
+                    f"{key.strip('_').replace('_version', '')} {saved} and is loaded "
+                    f"with {now}; results may differ.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        module_state = state.pop("_module_state", None)
+        super().__setstate__(state)
+        if module_state is not None:
+            self._device = _resolve_device(self.device, fallback_to_cpu=True)
+            module = TabularVAE(**self._module_kwargs)
+            module.load_state_dict(module_state)
+            self.module_ = module.to(self._device).eval()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # DataFrames with categorical and boolean columns are modelled natively.
+        tags.input_tags.categorical = True
+        return tags
+
+
+def _resolve_device(device, fallback_to_cpu=False):
+    if isinstance(device, torch.device):
+        resolved = device
+    elif device == "auto":
+        resolved = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        try:
+            resolved = torch.device(device)
+        except RuntimeError:
+            raise ValueError(
+                "device must be 'auto', 'cpu', 'cuda' or a torch device, "
+                f"got {device!r}."
+            ) from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        if fallback_to_cpu:
+            warnings.warn(
+                f"The model was saved for device={device!r}, but CUDA is not "
+                "available here; it runs on the CPU.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return torch.device("cpu")
+        raise ValueError(f"device={device!r} was asked for, but CUDA is not available.")
+    return resolved
+
+
+def _skvae_version():
+    from skvae import __version__
+
+    return __version__

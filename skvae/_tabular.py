@@ -1,0 +1,337 @@
+"""Encode a mixed table into a float32 matrix for the VAE and decode it back."""
+
+# License: BSD 3-Clause
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import QuantileTransformer
+
+__all__ = ["TabularEncoder", "ColumnSchema"]
+
+SCALINGS = ("standard", "robust", "quantile", "none")
+
+
+@dataclass
+class ColumnSchema:
+    """What the encoder learned about one input column.
+
+    Attributes
+    ----------
+    name : str or int
+        Column name (DataFrame input) or position (array input).
+    kind : {"numeric", "binary", "categorical"}
+        How the column is modelled: Gaussian, Bernoulli or categorical.
+    dtype : object
+        The column's dtype at fit time, restored by ``inverse_transform``.
+    levels : list
+        The category levels (binary and categorical columns), in encoded order.
+    minimum, maximum : float
+        Training range of a numeric column.
+    """
+
+    name: object
+    kind: str
+    dtype: object
+    levels: list = field(default_factory=list)
+    minimum: float = 0.0
+    maximum: float = 0.0
+
+
+class TabularEncoder:
+    """Map a DataFrame or array to a float32 matrix and back.
+
+    Numeric columns are scaled, binary columns (bool, or two levels) become 0/1,
+    categorical columns (object, string, category) are one-hot encoded. The encoded
+    matrix is laid out as ``[numeric | binary | one-hot blocks]`` so that the network
+    can treat each column type as one contiguous block.
+
+    Parameters
+    ----------
+    scaling : {"standard", "robust", "quantile", "none"}, default="standard"
+        How numeric columns are scaled. ``"standard"`` subtracts the mean and divides
+        by the standard deviation; ``"robust"`` uses the median and the interquartile
+        range; ``"quantile"`` maps each column to a standard normal through its
+        empirical quantiles (it clips values beyond the training range);
+        ``"none"`` leaves numbers as they are.
+    """
+
+    def __init__(self, scaling="standard"):
+        self.scaling = scaling
+
+    # -- fit ---------------------------------------------------------------------
+
+    def fit(self, X):
+        """Learn the column schema and the numeric scaling from ``X``."""
+        if self.scaling not in SCALINGS:
+            raise ValueError(
+                f"scaling must be one of {SCALINGS}, got {self.scaling!r}."
+            )
+        self.is_dataframe_ = isinstance(X, pd.DataFrame)
+        frame = _as_frame(X)
+        if frame.shape[0] == 0:
+            raise ValueError("Found an empty table (0 rows); at least 1 is needed.")
+        if frame.shape[1] == 0:
+            raise ValueError("Found a table with 0 columns; at least 1 is needed.")
+        self.columns_ = [_infer_schema(name, frame[name]) for name in frame.columns]
+        self._layout()
+        numeric = self._numeric_block(frame)
+        self._fit_scaling(numeric)
+        return self
+
+    def _layout(self):
+        kinds = [c.kind for c in self.columns_]
+        self.numeric_index_ = [i for i, k in enumerate(kinds) if k == "numeric"]
+        self.binary_index_ = [i for i, k in enumerate(kinds) if k == "binary"]
+        self.categorical_index_ = [i for i, k in enumerate(kinds) if k == "categorical"]
+        # One "variable" per input column, in the order the network reports them.
+        self.variable_index_ = (
+            self.numeric_index_ + self.binary_index_ + self.categorical_index_
+        )
+        self.category_sizes_ = [
+            len(self.columns_[i].levels) for i in self.categorical_index_
+        ]
+        self.n_numeric_ = len(self.numeric_index_)
+        self.n_binary_ = len(self.binary_index_)
+        self.n_encoded_ = self.n_numeric_ + self.n_binary_ + sum(self.category_sizes_)
+
+    def _fit_scaling(self, numeric):
+        n_cols = numeric.shape[1]
+        self.center_ = np.zeros(n_cols)
+        self.scale_ = np.ones(n_cols)
+        self.quantile_ = None
+        if n_cols == 0 or self.scaling == "none":
+            return
+        if self.scaling == "standard":
+            self.center_ = numeric.mean(axis=0)
+            scale = numeric.std(axis=0)
+        elif self.scaling == "robust":
+            self.center_ = np.median(numeric, axis=0)
+            q75, q25 = np.percentile(numeric, [75, 25], axis=0)
+            # 1.349 makes the IQR a standard deviation for Gaussian data; columns
+            # whose IQR is zero (mostly constant) fall back to their std.
+            scale = (q75 - q25) / 1.349
+            scale = np.where(scale > 0, scale, numeric.std(axis=0))
+        else:
+            self.quantile_ = QuantileTransformer(
+                output_distribution="normal",
+                n_quantiles=min(1000, numeric.shape[0]),
+                subsample=None,
+            ).fit(numeric)
+            return
+        # A constant column keeps unit scale, as StandardScaler does.
+        self.scale_ = np.where(scale > np.finfo(float).eps, scale, 1.0)
+
+    # -- transform ---------------------------------------------------------------
+
+    def transform(self, X):
+        """Encode ``X`` as a float32 matrix of shape ``(n_samples, n_encoded_)``."""
+        frame = _as_frame(X)
+        if frame.shape[0] == 0:
+            raise ValueError("Found an empty table (0 rows); at least 1 is needed.")
+        if self.is_dataframe_:
+            names = [c.name for c in self.columns_]
+            if list(frame.columns) != names:
+                missing = [n for n in names if n not in frame.columns]
+                extra = [n for n in frame.columns if n not in names]
+                raise ValueError(
+                    "X's columns differ from the columns seen in fit: "
+                    f"missing {missing}, unexpected {extra}."
+                    if missing or extra
+                    else "X's columns are in a different order than in fit."
+                )
+        elif frame.shape[1] != len(self.columns_):
+            raise ValueError(
+                f"X has {frame.shape[1]} columns, but the encoder was fitted with "
+                f"{len(self.columns_)}."
+            )
+        blocks = [self._scale(self._numeric_block(frame))]
+        for i in self.binary_index_:
+            column = self.columns_[i]
+            codes = _level_codes(column, frame.iloc[:, i])
+            blocks.append(codes[:, None].astype(np.float64))
+        for i in self.categorical_index_:
+            column = self.columns_[i]
+            codes = _level_codes(column, frame.iloc[:, i])
+            onehot = np.zeros((len(codes), len(column.levels)))
+            onehot[np.arange(len(codes)), codes] = 1.0
+            blocks.append(onehot)
+        return np.hstack(blocks).astype(np.float32)
+
+    def _numeric_block(self, frame):
+        if not self.numeric_index_:
+            return np.zeros((frame.shape[0], 0))
+        values = []
+        for i in self.numeric_index_:
+            name = self.columns_[i].name
+            series = frame.iloc[:, i]
+            if not (
+                pd.api.types.is_numeric_dtype(series.dtype)
+                or pd.api.types.is_bool_dtype(series.dtype)
+            ):
+                try:
+                    series = pd.to_numeric(series, errors="raise")
+                except (ValueError, TypeError) as exc:
+                    raise ValueError(
+                        f"Column {name!r} was numeric in fit but holds non-numeric "
+                        f"values: {exc}"
+                    ) from None
+            column = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            _check_finite(name, column)
+            values.append(column)
+        return np.column_stack(values)
+
+    def _scale(self, numeric):
+        if self.quantile_ is not None:
+            return self.quantile_.transform(numeric)
+        return (numeric - self.center_) / self.scale_
+
+    def _unscale(self, scaled):
+        if self.quantile_ is not None:
+            return self.quantile_.inverse_transform(scaled)
+        return scaled * self.scale_ + self.center_
+
+    # -- inverse -----------------------------------------------------------------
+
+    def inverse_transform(self, encoded, clip=False):
+        """Map an encoded matrix back to the original table.
+
+        Binary entries are read as level 1 when at least 0.5, categorical blocks by
+        their largest entry. Integer columns are rounded; with ``clip=True`` numeric
+        values are clipped to their training range.
+
+        Returns a DataFrame with the training columns and dtypes when the encoder was
+        fitted on a DataFrame, else a float64 array.
+        """
+        encoded = np.asarray(encoded, dtype=np.float64)
+        n_rows = encoded.shape[0]
+        out = {}
+        numeric = self._unscale(encoded[:, : self.n_numeric_])
+        for j, i in enumerate(self.numeric_index_):
+            column = self.columns_[i]
+            values = numeric[:, j]
+            if clip:
+                values = np.clip(values, column.minimum, column.maximum)
+            out[i] = _restore_numeric(values, column)
+        offset = self.n_numeric_
+        for i in self.binary_index_:
+            codes = (encoded[:, offset] >= 0.5).astype(int)
+            out[i] = _restore_levels(codes, self.columns_[i])
+            offset += 1
+        for i, size in zip(self.categorical_index_, self.category_sizes_, strict=True):
+            codes = encoded[:, offset : offset + size].argmax(axis=1)
+            out[i] = _restore_levels(codes, self.columns_[i])
+            offset += size
+        if not self.is_dataframe_:
+            if n_rows == 0:
+                return np.zeros((0, len(self.columns_)))
+            return np.column_stack(
+                [np.asarray(out[i], dtype=np.float64) for i in range(len(out))]
+            )
+        # Series with an explicit dtype: pandas would otherwise infer a string
+        # dtype for object columns.
+        return pd.DataFrame(
+            {
+                column.name: pd.Series(out[i], dtype=column.dtype)
+                for i, column in enumerate(self.columns_)
+            }
+        )
+
+    def per_column(self, variable_values):
+        """Reorder per-variable values ``(n, n_columns)`` into input column order."""
+        result = np.empty_like(variable_values)
+        result[:, self.variable_index_] = variable_values
+        return result
+
+
+def _as_frame(X):
+    if isinstance(X, pd.DataFrame):
+        return X
+    array = np.asarray(X)
+    if array.ndim != 2:
+        raise ValueError(f"Expected a 2-D table, got an array of shape {array.shape}.")
+    return pd.DataFrame(array)
+
+
+def _infer_schema(name, series):
+    dtype = series.dtype
+    if series.isna().any():
+        raise ValueError(
+            f"Column {name!r} contains missing values (NaN or None); skvae does not "
+            "impute them. Drop or impute them before fitting."
+        )
+    if pd.api.types.is_bool_dtype(dtype):
+        return ColumnSchema(name, "binary", dtype, levels=[False, True])
+    if pd.api.types.is_numeric_dtype(dtype):
+        values = series.to_numpy(dtype=np.float64)
+        _check_finite(name, values)
+        return ColumnSchema(
+            name, "numeric", dtype, minimum=values.min(), maximum=values.max()
+        )
+    if isinstance(dtype, pd.CategoricalDtype):
+        levels = list(dtype.categories)
+    else:
+        levels = _sorted_levels(series.unique())
+    kind = "binary" if len(levels) == 2 else "categorical"
+    return ColumnSchema(name, kind, dtype, levels=levels)
+
+
+def _sorted_levels(values):
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=lambda v: (type(v).__name__, str(v)))
+
+
+def _check_finite(name, values):
+    if np.isnan(values).any():
+        raise ValueError(f"Column {name!r} contains NaN.")
+    if np.isinf(values).any():
+        raise ValueError(f"Column {name!r} contains infinity.")
+
+
+def _level_codes(column, series):
+    if series.isna().any():
+        raise ValueError(f"Column {column.name!r} contains missing values (NaN).")
+    lookup = {level: code for code, level in enumerate(column.levels)}
+    values = series.to_numpy(dtype=object)
+    try:
+        codes = np.fromiter(
+            (lookup[v] for v in values), dtype=np.intp, count=len(values)
+        )
+    except KeyError as exc:
+        raise ValueError(
+            f"Column {column.name!r} holds the category {exc.args[0]!r}, which was not "
+            f"seen in fit (known: {column.levels[:10]}"
+            f"{' ...' if len(column.levels) > 10 else ''})."
+        ) from None
+    except TypeError as exc:
+        raise TypeError(
+            f"Column {column.name!r} holds an unhashable value: {exc}"
+        ) from None
+    return codes
+
+
+def _restore_numeric(values, column):
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
+    if pd.api.types.is_integer_dtype(dtype):
+        return pd.array(np.rint(values).astype(np.int64), dtype=dtype)
+    if isinstance(dtype, np.dtype):
+        return values.astype(dtype)
+    return pd.array(values, dtype=dtype)
+
+
+def _restore_levels(codes, column):
+    levels = np.empty(len(column.levels), dtype=object)
+    levels[:] = column.levels
+    values = levels[codes]
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return pd.Categorical(values, dtype=dtype)
+    if pd.api.types.is_bool_dtype(dtype):
+        return values.astype(bool)
+    return pd.array(values, dtype=dtype) if not isinstance(dtype, np.dtype) else values

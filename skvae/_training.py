@@ -1,0 +1,153 @@
+"""The epoch loop: minibatches on the device, Adam, early stopping, history."""
+
+# License: BSD 3-Clause
+
+import copy
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+__all__ = ["TrainingHistory", "train_vae", "negative_elbo"]
+
+
+@dataclass
+class TrainingHistory:
+    """What the training loop reports back to the estimator."""
+
+    loss_curve: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
+    n_iter: int = 0
+    n_steps: int = 0
+    stopped_early: bool = False
+
+
+def negative_elbo(module, x, condition=None, beta=1.0, sample=True):
+    """Mean over rows of -(log-likelihood - beta * KL)."""
+    loglik, kl = module(x, condition, sample=sample)
+    return -(loglik.sum(dim=1) - beta * kl).mean()
+
+
+def train_vae(
+    module,
+    X,
+    *,
+    X_val=None,
+    condition=None,
+    condition_val=None,
+    batch_size=256,
+    learning_rate=1e-3,
+    weight_decay=0.0,
+    max_epochs=100,
+    min_steps=0,
+    n_iter_no_change=10,
+    tol=1e-4,
+    beta=1.0,
+    generator=None,
+    verbose=0,
+):
+    """Fit ``module`` on the rows of ``X`` (a tensor already on the module's device).
+
+    Each epoch shuffles row indices and takes contiguous index slices as batches.
+    With ``X_val`` the loop stops once the validation ELBO has not improved by
+    ``tol`` for ``n_iter_no_change`` epochs and restores the best weights; without
+    it, the training loss plays that role (as scikit-learn's MLP does). Stopping is
+    never considered before ``min_steps`` optimiser steps: tiny tables would
+    otherwise stop after a dozen steps.
+
+    Returns a :class:`TrainingHistory`. Raises ``FloatingPointError`` if the loss
+    becomes NaN or infinite.
+    """
+    n_rows = X.shape[0]
+    batch_size = min(batch_size, n_rows)
+    optimizer = torch.optim.Adam(
+        module.parameters(), lr=learning_rate, weight_decay=weight_decay
+    )
+    history = TrainingHistory()
+    best_score, best_state, no_improvement = -math.inf, None, 0
+    report_every = 1 if verbose >= 2 else max(1, max_epochs // 20)
+    for epoch in range(1, max_epochs + 1):
+        start = time.perf_counter()
+        module.train()
+        order = torch.randperm(n_rows, generator=generator, device="cpu").to(X.device)
+        total = 0.0
+        # A last batch of one row would make a noisy step: fold it into the previous.
+        n_batches = max(1, n_rows // batch_size)
+        for b in range(n_batches):
+            stop = (b + 1) * batch_size if b < n_batches - 1 else n_rows
+            index = order[b * batch_size : stop]
+            cond = condition[index] if condition is not None else None
+            loss = negative_elbo(module, X[index], cond, beta=beta)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach() * len(index)
+        epoch_loss = float(total) / n_rows
+        _check_finite_loss(epoch_loss, epoch)
+        history.loss_curve.append(epoch_loss)
+        history.n_iter = epoch
+        history.n_steps += n_batches
+
+        if X_val is not None:
+            score = -evaluate_loss(module, X_val, condition_val, beta=beta)
+            history.validation_scores.append(score)
+        else:
+            score = -epoch_loss
+        if score > best_score + tol:
+            best_score, no_improvement = score, 0
+            if X_val is not None:
+                best_state = copy.deepcopy(module.state_dict())
+        else:
+            no_improvement += 1
+
+        if verbose and (epoch % report_every == 0 or epoch == 1):
+            line = f"Epoch {epoch}/{max_epochs}: loss {epoch_loss:.4f}"
+            if X_val is not None:
+                line += f", validation ELBO {score:.4f}"
+            print(f"{line} ({time.perf_counter() - start:.2f}s)", flush=True)
+
+        if no_improvement >= n_iter_no_change and history.n_steps >= min_steps:
+            history.stopped_early = True
+            if verbose:
+                print(f"Stopped early after epoch {epoch}.", flush=True)
+            break
+    else:
+        warnings.warn(
+            f"Training stopped at max_epochs={max_epochs} before the "
+            f"{'validation ELBO' if X_val is not None else 'loss'} stopped improving; "
+            "consider raising max_epochs.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    module.eval()
+    return history
+
+
+def evaluate_loss(module, X, condition=None, beta=1.0, chunk_size=8192):
+    """Deterministic negative ELBO (posterior mean) averaged over the rows of X."""
+    module.eval()
+    total = 0.0
+    with torch.inference_mode():
+        for start in range(0, X.shape[0], chunk_size):
+            x = X[start : start + chunk_size]
+            cond = (
+                condition[start : start + chunk_size] if condition is not None else None
+            )
+            total += float(
+                negative_elbo(module, x, cond, beta=beta, sample=False)
+            ) * len(x)
+    return total / X.shape[0]
+
+
+def _check_finite_loss(loss, epoch):
+    if not math.isfinite(loss):
+        raise FloatingPointError(
+            f"The training loss became {loss} in epoch {epoch}. Try a smaller "
+            "learning_rate, scaling='robust' or 'quantile' for heavy-tailed columns, "
+            "or check the input for extreme values."
+        )

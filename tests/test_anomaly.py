@@ -1,0 +1,151 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from skvae import VAEAnomalyDetector
+from skvae.datasets import load_demo
+
+FAST = dict(max_epochs=60, batch_size=64, hidden_layer_sizes=(32,))
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_demo(return_X_y=True)
+
+
+@pytest.fixture(scope="module")
+def fitted_demo(demo):
+    X, _ = demo
+    return VAEAnomalyDetector(random_state=0, **FAST).fit(X)
+
+
+def test_outlier_api_signs_and_offset(fitted_demo, demo):
+    X, y = demo
+    scores = fitted_demo.score_samples(X)
+    decision = fitted_demo.decision_function(X)
+    np.testing.assert_allclose(decision, scores - fitted_demo.offset_)
+    labels = fitted_demo.predict(X)
+    assert set(np.unique(labels)) <= {-1, 1}
+    np.testing.assert_array_equal(labels == -1, decision < 0)
+    # higher = more normal: the known anomalies score lower
+    assert roc_auc_score(y, -scores) > 0.9
+
+
+@pytest.mark.parametrize("contamination", [0.05, 0.2])
+def test_contamination_sets_the_share_flagged_in_training(demo, contamination):
+    X, _ = demo
+    detector = VAEAnomalyDetector(
+        contamination=contamination, random_state=0, **FAST
+    ).fit(X)
+    flagged = np.mean(detector.predict(X) == -1)
+    assert flagged == pytest.approx(contamination, abs=1 / len(X))
+    assert detector.offset_ == pytest.approx(
+        np.percentile(detector.score_samples(X), 100 * contamination)
+    )
+
+
+def test_auto_contamination_uses_the_lower_tukey_fence(fitted_demo, demo):
+    X, _ = demo
+    q1, q3 = np.percentile(fitted_demo.score_samples(X), [25, 75])
+    assert fitted_demo.offset_ == pytest.approx(q1 - 1.5 * (q3 - q1))
+
+
+def test_fit_predict_matches_fit_then_predict(demo):
+    X, _ = demo
+    params = dict(contamination=0.1, random_state=0, **FAST)
+    np.testing.assert_array_equal(
+        VAEAnomalyDetector(**params).fit_predict(X),
+        VAEAnomalyDetector(**params).fit(X).predict(X),
+    )
+
+
+def test_scores_do_not_depend_on_row_order_or_chunks(fitted_demo, demo):
+    X, _ = demo
+    scores = fitted_demo.score_samples(X)
+    order = np.random.RandomState(0).permutation(len(X))
+    np.testing.assert_allclose(
+        fitted_demo.score_samples(X.iloc[order]), scores[order], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        fitted_demo.score_samples(X.iloc[:7]), scores[:7], rtol=1e-5
+    )
+    np.testing.assert_array_equal(fitted_demo.score_samples(X), scores)
+
+
+def test_importance_weighted_scores_are_deterministic(demo):
+    X, y = demo
+    detector = VAEAnomalyDetector(importance_samples=16, random_state=0, **FAST).fit(X)
+    scores = detector.score_samples(X)
+    np.testing.assert_allclose(
+        detector.score_samples(X.iloc[::-1]), scores[::-1], rtol=1e-5
+    )
+    assert roc_auc_score(y, -scores) > 0.9
+
+
+def test_explanation_names_the_column_pushed_out(fitted_demo, demo):
+    X, _ = demo
+    row = X.iloc[[0]].copy()
+    column = "mean texture"
+    row[column] = X[column].mean() + 8 * X[column].std()
+    explanation = fitted_demo.explain(row)
+    assert isinstance(explanation, pd.DataFrame)
+    assert list(explanation.columns) == list(X.columns)
+    assert explanation.idxmin(axis=1).iloc[0] == column
+    assert explanation.loc[row.index[0], column] < -10
+
+
+def test_explanation_of_arrays_is_an_array(fitted_demo, demo):
+    X, _ = demo
+    explanation = fitted_demo.explain(X.to_numpy()[:4])
+    assert isinstance(explanation, np.ndarray) and explanation.shape == (4, 30)
+    # typical training rows sit near their median contribution
+    assert abs(np.median(fitted_demo.explain(X).to_numpy())) < 0.1
+
+
+def test_mixed_dataframe_with_categories_and_bools(wine_mixed):
+    detector = VAEAnomalyDetector(random_state=0, **FAST).fit(wine_mixed)
+    odd = wine_mixed.iloc[[0]].copy()
+    # class_0 wines have high proline; a class_2 label on one is out of place
+    odd["cultivar"] = pd.Categorical(
+        ["class_2"], categories=["class_0", "class_1", "class_2"]
+    )
+    explanation = detector.explain(odd)
+    assert explanation.idxmin(axis=1).iloc[0] == "cultivar"
+    assert detector.score_samples(odd)[0] < np.median(
+        detector.score_samples(wine_mixed)
+    )
+
+
+def test_bad_input_gets_a_clear_error(fitted_demo, demo, wine_mixed):
+    X, _ = demo
+    with pytest.raises(ValueError, match="contains NaN"):
+        fitted_demo.score_samples(X.assign(**{"mean radius": np.nan}))
+    with pytest.raises(ValueError, match="30 features"):
+        fitted_demo.score_samples(X.to_numpy()[:, :5])
+    with pytest.raises(ValueError, match="0 sample"):
+        VAEAnomalyDetector().fit(X.iloc[:0])
+    detector = VAEAnomalyDetector(random_state=0, max_epochs=2).fit(wine_mixed)
+    unseen = wine_mixed.iloc[[0]].astype({"hue_level": object})
+    unseen["hue_level"] = "violet"
+    with pytest.raises(ValueError, match="'hue_level' holds the category 'violet'"):
+        detector.predict(unseen)
+
+
+def test_one_row_and_fewer_rows_than_batch(demo):
+    X, _ = demo
+    detector = VAEAnomalyDetector(max_epochs=3, random_state=0).fit(X.iloc[:10])
+    assert detector.score_samples(X.iloc[:1]).shape == (1,)
+    single = VAEAnomalyDetector(max_epochs=2, random_state=0).fit(X.iloc[:1])
+    assert np.isfinite(single.score_samples(X.iloc[:3])).all()
+
+
+def test_cuda_unavailable_is_a_clear_error(demo):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        VAEAnomalyDetector(device="cuda", max_epochs=1).fit(demo[0])
+    with pytest.raises(ValueError, match="device must be"):
+        VAEAnomalyDetector(device="tpu-ish", max_epochs=1).fit(demo[0])

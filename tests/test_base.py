@@ -1,0 +1,91 @@
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+
+import skvae
+from skvae import VAEAnomalyDetector
+from skvae._base import _resolve_device
+
+
+@pytest.fixture(scope="module")
+def fitted(wine_mixed):
+    return VAEAnomalyDetector(max_epochs=5, random_state=0).fit(wine_mixed)
+
+
+def test_pickle_round_trip_gives_identical_outputs(fitted, wine_mixed):
+    loaded = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(
+        loaded.score_samples(wine_mixed), fitted.score_samples(wine_mixed)
+    )
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.loss_curve_ == fitted.loss_curve_
+
+
+def test_joblib_round_trip_gives_identical_outputs(fitted, wine_mixed, tmp_path):
+    path = tmp_path / "model.joblib"
+    joblib.dump(fitted, path)
+    loaded = joblib.load(path)
+    np.testing.assert_array_equal(
+        loaded.predict(wine_mixed), fitted.predict(wine_mixed)
+    )
+    pd_explained = loaded.explain(wine_mixed)
+    np.testing.assert_allclose(pd_explained, fitted.explain(wine_mixed))
+
+
+def test_pickle_holds_cpu_tensors_and_versions(fitted):
+    state = fitted.__getstate__()
+    assert "module_" not in state
+    assert all(t.device.type == "cpu" for t in state["_module_state"].values())
+    assert state["_skvae_version"] == skvae.__version__
+    assert state["_torch_version"] == torch.__version__
+
+
+def test_version_mismatch_warns(fitted):
+    state = fitted.__getstate__()
+    state["_skvae_version"] = "0.0.1"
+    clone = VAEAnomalyDetector.__new__(VAEAnomalyDetector)
+    with pytest.warns(UserWarning, match="pickled with skvae 0.0.1"):
+        clone.__setstate__(state)
+
+
+def test_model_saved_for_cuda_loads_on_cpu(fitted, wine_mixed):
+    state = fitted.__getstate__()
+    state["device"] = "cuda"
+    clone = VAEAnomalyDetector.__new__(VAEAnomalyDetector)
+    if torch.cuda.is_available():
+        clone.__setstate__(state)
+    else:
+        with pytest.warns(UserWarning, match="CUDA is not available here"):
+            clone.__setstate__(state)
+        assert clone._device.type == "cpu"
+    np.testing.assert_allclose(
+        clone.score_samples(wine_mixed), fitted.score_samples(wine_mixed), rtol=1e-4
+    )
+
+
+def test_device_resolution():
+    assert _resolve_device("cpu") == torch.device("cpu")
+    assert _resolve_device(torch.device("cpu")) == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert _resolve_device("auto").type == expected
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_fit_on_gpu_predict_on_cpu(wine_mixed):
+    gpu = VAEAnomalyDetector(max_epochs=5, device="cuda", random_state=0).fit(
+        wine_mixed
+    )
+    assert next(gpu.module_.parameters()).is_cuda
+    state = gpu.__getstate__()
+    state["device"] = "cpu"
+    cpu = VAEAnomalyDetector.__new__(VAEAnomalyDetector)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cpu.__setstate__(state)
+    np.testing.assert_allclose(
+        cpu.score_samples(wine_mixed), gpu.score_samples(wine_mixed), rtol=1e-3
+    )

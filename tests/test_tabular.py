@@ -1,0 +1,121 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae._tabular import TabularEncoder
+
+
+@pytest.mark.parametrize("scaling", ["standard", "robust", "quantile", "none"])
+def test_mixed_frame_round_trips_exactly(wine_mixed, scaling):
+    encoder = TabularEncoder(scaling=scaling).fit(wine_mixed)
+    encoded = encoder.transform(wine_mixed)
+    assert encoded.dtype == np.float32
+    # 5 numeric + 1 binary (bool) + 3 + 3 one-hot levels
+    assert encoded.shape == (len(wine_mixed), 5 + 1 + 3 + 3)
+    back = encoder.inverse_transform(encoded)
+    assert list(back.columns) == list(wine_mixed.columns)
+    assert (back.dtypes == wine_mixed.dtypes).all()
+    for name in ["magnesium", "cultivar", "strong", "hue_level"]:
+        pd.testing.assert_series_equal(back[name], wine_mixed[name])
+    for name in ["alcohol", "malic_acid", "color_intensity", "proline"]:
+        np.testing.assert_allclose(back[name], wine_mixed[name], rtol=1e-5)
+    assert list(back["cultivar"].cat.categories) == ["class_0", "class_1", "class_2"]
+
+
+def test_layout_groups_columns_by_kind(wine_mixed):
+    encoder = TabularEncoder().fit(wine_mixed)
+    kinds = {c.name: c.kind for c in encoder.columns_}
+    assert kinds["strong"] == "binary"
+    assert kinds["cultivar"] == "categorical"
+    assert kinds["magnesium"] == "numeric"
+    assert encoder.n_numeric_ == 5 and encoder.n_binary_ == 1
+    assert encoder.category_sizes_ == [3, 3]
+    per_variable = np.arange(len(wine_mixed.columns))[None, :].astype(float)
+    reordered = encoder.per_column(per_variable)
+    # variable k belongs to column variable_index_[k]
+    assert reordered[0, encoder.variable_index_[5]] == 5
+
+
+def test_standard_scaling_centres_and_scales(cancer):
+    X = cancer[0]
+    encoded = TabularEncoder("standard").fit(X).transform(X)
+    np.testing.assert_allclose(encoded.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(encoded.std(axis=0), 1, atol=1e-4)
+
+
+def test_constant_column_keeps_unit_scale():
+    X = np.column_stack([np.arange(5.0), np.full(5, 3.0)])
+    encoder = TabularEncoder().fit(X)
+    encoded = encoder.transform(X)
+    np.testing.assert_array_equal(encoded[:, 1], 0)
+    np.testing.assert_allclose(encoder.inverse_transform(encoded), X, atol=1e-6)
+
+
+def test_array_input_gives_array_back(cancer):
+    X = cancer[0][:20]
+    encoder = TabularEncoder().fit(X)
+    back = encoder.inverse_transform(encoder.transform(X))
+    assert isinstance(back, np.ndarray)
+    np.testing.assert_allclose(back, X, rtol=1e-5)
+
+
+def test_clip_keeps_numbers_in_training_range(wine_mixed):
+    encoder = TabularEncoder().fit(wine_mixed)
+    encoded = encoder.transform(wine_mixed)
+    encoded[:, 0] = 100.0  # far beyond any alcohol level
+    back = encoder.inverse_transform(encoded, clip=True)
+    assert back["alcohol"].max() == wine_mixed["alcohol"].max()
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (
+            lambda f: f.assign(alcohol=np.where(f.index == 3, np.nan, f.alcohol)),
+            "'alcohol' contains NaN",
+        ),
+        (
+            lambda f: f.assign(alcohol=np.where(f.index == 3, np.inf, f.alcohol)),
+            "'alcohol' contains infinity",
+        ),
+        (
+            lambda f: f.assign(hue_level=f.hue_level.where(f.index != 0, "purple")),
+            "'hue_level' holds the category 'purple', which was not seen in fit",
+        ),
+        (lambda f: f.drop(columns="proline"), r"missing \['proline'\]"),
+        (lambda f: f.assign(extra=1.0), r"unexpected \['extra'\]"),
+        (
+            lambda f: f.astype({"alcohol": object}).assign(
+                alcohol=["x"] + list(f.alcohol[1:])
+            ),
+            "'alcohol' was numeric in fit",
+        ),
+        (lambda f: f.iloc[:0], "empty table"),
+        (lambda f: f[list(f.columns[::-1])], "different order"),
+    ],
+)
+def test_bad_input_is_named(wine_mixed, bad, match):
+    encoder = TabularEncoder().fit(wine_mixed)
+    with pytest.raises(ValueError, match=match):
+        encoder.transform(bad(wine_mixed))
+
+
+def test_fit_rejects_missing_values_and_empty_tables(wine_mixed):
+    with_none = wine_mixed.astype({"hue_level": object})
+    with_none.loc[2, "hue_level"] = None
+    with pytest.raises(ValueError, match="'hue_level' contains missing values"):
+        TabularEncoder().fit(with_none)
+    with pytest.raises(ValueError, match="empty table"):
+        TabularEncoder().fit(wine_mixed.iloc[:0])
+    with pytest.raises(ValueError, match="scaling must be one of"):
+        TabularEncoder(scaling="minmax").fit(wine_mixed)
+
+
+def test_two_level_strings_are_binary_and_come_back():
+    frame = pd.DataFrame(
+        {"x": [0.1, 0.5, 0.9, 0.3], "answer": ["no", "yes", "no", "no"]}
+    )
+    encoder = TabularEncoder().fit(frame)
+    assert encoder.columns_[1].kind == "binary"
+    back = encoder.inverse_transform(encoder.transform(frame))
+    assert back["answer"].tolist() == ["no", "yes", "no", "no"]

@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from skvae import VAEAnomalyDetector
+from skvae._network import TabularVAE
+from skvae._training import evaluate_loss, train_vae
+
+
+def _module_and_data(cancer, seed):
+    X = cancer[0]
+    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+    torch.manual_seed(seed)
+    module = TabularVAE(30, 0, [], 4, (32,))
+    return module, torch.from_numpy(X)
+
+
+def test_training_lowers_the_loss_on_real_data(cancer, seed):
+    module, X = _module_and_data(cancer, seed)
+    before = evaluate_loss(module, X)
+    history = train_vae(
+        module, X, max_epochs=30, generator=torch.Generator().manual_seed(seed)
+    )
+    assert evaluate_loss(module, X) < 0.9 * before
+    assert history.loss_curve[-1] < history.loss_curve[0]
+    assert history.n_iter == len(history.loss_curve)
+    assert not module.training
+
+
+def test_early_stopping_stops_and_keeps_the_best_weights(cancer, seed):
+    module, X = _module_and_data(cancer, seed)
+    history = train_vae(
+        module,
+        X[:450],
+        X_val=X[450:],
+        max_epochs=2000,
+        n_iter_no_change=5,
+        learning_rate=1e-2,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    assert history.stopped_early and history.n_iter < 2000
+    best = max(history.validation_scores)
+    assert -evaluate_loss(module, X[450:]) == pytest.approx(best, rel=1e-5)
+
+
+def test_min_steps_delays_early_stopping(cancer, seed):
+    module, X = _module_and_data(cancer, seed)
+    history = train_vae(
+        module,
+        X[:64],
+        max_epochs=500,
+        min_steps=300,
+        n_iter_no_change=1,
+        tol=1e9,
+        batch_size=64,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    assert history.n_steps == 300
+
+
+def test_max_epochs_warns_when_still_improving(cancer, seed):
+    with pytest.warns(ConvergenceWarning, match="max_epochs=2"):
+        VAEAnomalyDetector(max_epochs=2, random_state=seed).fit(cancer[0])
+
+
+def test_same_random_state_gives_same_weights(cancer, seed):
+    params = dict(max_epochs=3, random_state=seed)
+    first = VAEAnomalyDetector(**params).fit(cancer[0]).module_.state_dict()
+    second = VAEAnomalyDetector(**params).fit(cancer[0]).module_.state_dict()
+    for key in first:
+        torch.testing.assert_close(first[key], second[key], rtol=0, atol=0)
+    other = VAEAnomalyDetector(max_epochs=3, random_state=seed + 1).fit(cancer[0])
+    assert not torch.equal(
+        first["head.weight"], other.module_.state_dict()["head.weight"]
+    )
+
+
+def test_fit_leaves_global_torch_rng_alone(cancer, seed):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    VAEAnomalyDetector(max_epochs=2, random_state=seed).fit(cancer[0][:50])
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_nan_loss_raises_a_clear_error(cancer, seed):
+    X = cancer[0] * 1e20  # finite in float64, overflows the float32 loss
+    detector = VAEAnomalyDetector(scaling="none", max_epochs=2, random_state=seed)
+    with pytest.raises(
+        FloatingPointError, match="training loss became .* learning_rate"
+    ):
+        detector.fit(X)
+
+
+def test_verbose_prints_progress(cancer, seed, capsys):
+    VAEAnomalyDetector(max_epochs=3, verbose=2, random_state=seed).fit(cancer[0][:100])
+    out = capsys.readouterr().out
+    assert "Epoch 1/3: loss" in out and "Epoch 3/3" in out
