@@ -3,7 +3,8 @@
 # License: BSD 3-Clause
 
 from skvae._anomaly import VAEAnomalyDetector
+from skvae._transformer import VAETransformer
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["VAEAnomalyDetector", "__version__"]
+__all__ = ["VAEAnomalyDetector", "VAETransformer", "__version__"]

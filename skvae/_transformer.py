@@ -1,0 +1,255 @@
+"""VAETransformer: encode rows into a small latent space and decode them back."""
+
+# License: BSD 3-Clause
+
+import numpy as np
+import pandas as pd
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from skvae._base import BaseVAE, fill_doc, fit_context
+
+__all__ = ["VAETransformer"]
+
+
+@fill_doc(n_components_default="2")
+class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE):
+    """Nonlinear dimensionality reduction with a variational autoencoder.
+
+        Like :class:`~sklearn.decomposition.PCA`, but the map to the latent space and
+        back is a neural network, and a DataFrame may mix numeric, boolean and
+        categorical columns. ``transform`` returns the posterior mean of each row's
+        latent code; ``inverse_transform`` decodes latent codes back into the original
+        table; ``score`` is the mean log-likelihood estimate per row, so that
+        :class:`~sklearn.model_selection.GridSearchCV` can tune ``n_components`` and the
+        architecture without labels, as it does for ``PCA``.
+
+        Parameters
+        ----------
+        sample_latent : bool, default=False
+            If True, ``transform`` returns one draw from each row's posterior q(z|x)
+            instead of its mean. The draws are seeded from ``random_state`` at fit time,
+            so transforming the same rows twice gives the same output.
+
+    {vae_parameters}
+        Attributes
+        ----------
+    {vae_attributes}
+        See Also
+        --------
+        sklearn.decomposition.PCA : Linear dimensionality reduction, same API.
+        sklearn.decomposition.KernelPCA : Nonlinear, kernel-based.
+        skvae.VAEAnomalyDetector : The same VAE scoring rows as anomalies.
+
+        Notes
+        -----
+        ``transform`` preserves a float32 or float64 input dtype. For DataFrame input,
+        ``inverse_transform`` returns a DataFrame with the training columns, dtypes and
+        category levels (the most likely level of each categorical column; integers
+        rounded).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_wine
+        >>> from skvae import VAETransformer
+        >>> X = load_wine(as_frame=True).data
+        >>> vae = VAETransformer(n_components=2, max_epochs=3, random_state=0)
+        >>> Z = vae.fit_transform(X)
+        >>> Z.shape
+        (178, 2)
+        >>> vae.get_feature_names_out()
+        array(['vaetransformer0', 'vaetransformer1'], dtype=object)
+        >>> vae.inverse_transform(Z).shape
+        (178, 13)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseVAE._parameter_constraints,
+        "sample_latent": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_components=2,
+        sample_latent=False,
+        hidden_layer_sizes="auto",
+        activation="elu",
+        dropout=0.0,
+        beta=1.0,
+        scaling="standard",
+        batch_size=256,
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        max_epochs="auto",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            dropout=dropout,
+            beta=beta,
+            scaling=scaling,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.sample_latent = sample_latent
+
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the VAE on ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training rows; a DataFrame may mix numeric, boolean and categorical
+            columns.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            Fitted transformer.
+        """
+        self._fit_vae(X)
+        return self
+
+    def transform(self, X):
+        """Encode ``X`` into the latent space.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Rows to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            Posterior means (or draws, with ``sample_latent=True``).
+        """
+        check_is_fitted(self)
+        data = self._encode(X)
+        if self.sample_latent:
+            # Noise drawn per row from a generator seeded at fit time: the same
+            # input gives the same draws.
+            noise = np.random.RandomState(self._seed).standard_normal(
+                (data.shape[0], self.module_.n_components)
+            )
+        else:
+            noise = None
+
+        def encode(x, eps):
+            mu, logvar = self.module_.encode(x)
+            return mu if eps is None else mu + eps * (0.5 * logvar).exp()
+
+        latent = self._run_chunked(encode, data, noise)
+        return latent.astype(_output_dtype(X), copy=False)
+
+    def inverse_transform(self, X):
+        """Decode latent codes back into the original feature space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent codes, e.g. the output of ``transform``.
+
+        Returns
+        -------
+        X_original : DataFrame or ndarray of shape (n_samples, n_features_in_)
+            The decoder's most likely row for each code: a DataFrame with the
+            training columns and dtypes if ``fit`` was given a DataFrame, else a
+            float ndarray.
+        """
+        check_is_fitted(self)
+        Z = _check_latent(X, self.module_.n_components)
+
+        def decode(z):
+            return self.module_.mode(self.module_.decode(z))
+
+        encoded = self._run_chunked(decode, Z)
+        return self._encoder.inverse_transform(encoded)
+
+    def score_samples(self, X):
+        """Log-likelihood estimate of each row (ELBO at the posterior mean).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``log p(x | z=mu) - KL(q(z|x) || p(z))`` for each row.
+        """
+        check_is_fitted(self)
+
+        def elbo(x):
+            loglik, kl = self.module_(x, sample=False)
+            return loglik.sum(dim=1) - kl
+
+        return self._run_chunked(elbo, self._encode(X))
+
+    def score(self, X, y=None):
+        """Mean log-likelihood estimate per row; higher is a better model of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Rows to score.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Mean of ``score_samples(X)``.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def _n_features_out(self):
+        return self.module_.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _output_dtype(X):
+    dtype = getattr(X, "dtype", None)
+    return dtype if dtype in (np.float32, np.float64) else np.float64
+
+
+def _check_latent(X, n_components):
+    if isinstance(X, pd.DataFrame):
+        X = X.to_numpy()
+    Z = np.asarray(X, dtype=np.float64)
+    if Z.ndim != 2 or Z.shape[1] != n_components:
+        raise ValueError(
+            f"inverse_transform expects latent codes of shape (n_samples, "
+            f"{n_components}), got {Z.shape}."
+        )
+    if not np.isfinite(Z).all():
+        raise ValueError("Latent codes contain NaN or infinity.")
+    return Z.astype(np.float32)

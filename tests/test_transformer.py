@@ -1,0 +1,115 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+
+from skvae import VAETransformer
+
+FAST = dict(max_epochs=40, batch_size=64, hidden_layer_sizes=(32,))
+
+
+@pytest.fixture(scope="module")
+def fitted_wine(wine_mixed):
+    params = {**FAST, "max_epochs": 150}
+    return VAETransformer(n_components=3, random_state=0, **params).fit(wine_mixed)
+
+
+def test_shapes_names_and_dtypes(fitted_wine, wine_mixed, cancer):
+    Z = fitted_wine.transform(wine_mixed)
+    assert Z.shape == (178, 3) and Z.dtype == np.float64
+    assert list(fitted_wine.get_feature_names_out()) == [
+        "vaetransformer0",
+        "vaetransformer1",
+        "vaetransformer2",
+    ]
+    X32 = cancer[0][:50].astype(np.float32)
+    vae32 = VAETransformer(max_epochs=2, random_state=0).fit(X32)
+    assert vae32.transform(X32).dtype == np.float32
+
+
+def test_inverse_transform_restores_the_table(fitted_wine, wine_mixed):
+    back = fitted_wine.inverse_transform(fitted_wine.transform(wine_mixed))
+    assert list(back.columns) == list(wine_mixed.columns)
+    assert (back.dtypes == wine_mixed.dtypes).all()
+    assert list(back["cultivar"].cat.categories) == list(
+        wine_mixed["cultivar"].cat.categories
+    )
+    # the three cultivars are easy to tell apart from the other columns
+    assert (back["cultivar"] == wine_mixed["cultivar"]).mean() > 0.8
+
+
+def test_round_trip_is_close_on_easy_data(seed):
+    rng = np.random.RandomState(seed)
+    latent = rng.normal(size=(500, 2))
+    X = latent @ rng.normal(size=(2, 6)) + 0.05 * rng.normal(size=(500, 6))
+    vae = VAETransformer(
+        n_components=2, random_state=seed, max_epochs=200, batch_size=64
+    ).fit(X)
+    back = vae.inverse_transform(vae.transform(X))
+    residual = np.mean((back - X) ** 2) / np.var(X)
+    assert residual < 0.05
+
+
+def test_pandas_output(fitted_wine, wine_mixed):
+    vae = clone(fitted_wine).set_output(transform="pandas").fit(wine_mixed)
+    Z = vae.transform(wine_mixed)
+    assert isinstance(Z, pd.DataFrame)
+    assert list(Z.columns) == ["vaetransformer0", "vaetransformer1", "vaetransformer2"]
+    pd.testing.assert_index_equal(Z.index, wine_mixed.index)
+
+
+def test_in_pipeline_column_transformer_and_grid_search():
+    digits = load_digits()
+    X, y = digits.data[:300], digits.target[:300]
+    pipe = make_pipeline(
+        VAETransformer(n_components=8, random_state=0, **FAST),
+        LogisticRegression(max_iter=500),
+    )
+    accuracy = cross_val_score(pipe, X, y, cv=3).mean()
+    assert accuracy > 0.6  # ten classes: chance is 0.1
+
+    frame = pd.DataFrame(X[:, :10], columns=[f"p{i}" for i in range(10)])
+    frame["label"] = np.where(y % 2 == 0, "even", "odd")
+    columns = ColumnTransformer(
+        [("vae", VAETransformer(random_state=0, **FAST), [f"p{i}" for i in range(10)])],
+        remainder="drop",
+    )
+    assert columns.fit_transform(frame).shape == (300, 2)
+
+    search = GridSearchCV(
+        VAETransformer(random_state=0, **FAST), {"n_components": [1, 4]}, cv=2, n_jobs=2
+    ).fit(X)
+    assert search.best_params_["n_components"] in (1, 4)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_score_prefers_the_model_of_the_data(cancer):
+    X = cancer[0]
+    vae = VAETransformer(n_components=4, random_state=0, **FAST).fit(X[:400])
+    shuffled = np.random.default_rng(0).permuted(X[400:], axis=0)  # no correlations
+    assert vae.score(X[400:]) > vae.score(shuffled)
+
+
+def test_transform_is_deterministic_and_sampling_is_seeded(fitted_wine, wine_mixed):
+    np.testing.assert_array_equal(
+        fitted_wine.transform(wine_mixed), fitted_wine.transform(wine_mixed)
+    )
+    sampler = clone(fitted_wine).set_params(sample_latent=True).fit(wine_mixed)
+    first, second = sampler.transform(wine_mixed), sampler.transform(wine_mixed)
+    np.testing.assert_array_equal(first, second)
+    means = clone(sampler).set_params(sample_latent=False).fit(wine_mixed)
+    assert not np.allclose(first, means.transform(wine_mixed))
+
+
+def test_bad_input(fitted_wine, wine_mixed):
+    with pytest.raises(ValueError, match=r"latent codes of shape \(n_samples, 3\)"):
+        fitted_wine.inverse_transform(np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        fitted_wine.inverse_transform(np.full((1, 3), np.nan))
+    with pytest.raises(ValueError, match="'alcohol' contains NaN"):
+        fitted_wine.transform(wine_mixed.assign(alcohol=np.nan))
