@@ -3,8 +3,9 @@
 # License: BSD 3-Clause
 
 from skvae._anomaly import VAEAnomalyDetector
+from skvae._augmenter import VAEAugmenter
 from skvae._transformer import VAETransformer
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["VAEAnomalyDetector", "VAETransformer", "__version__"]
+__all__ = ["VAEAnomalyDetector", "VAEAugmenter", "VAETransformer", "__version__"]

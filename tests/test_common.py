@@ -6,11 +6,15 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skvae import VAEAnomalyDetector, VAETransformer
+from skvae import VAEAnomalyDetector, VAEAugmenter, VAETransformer
 
 # Small networks and few epochs keep the ~50 checks per estimator fast.
 SMALL = dict(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
-ESTIMATORS = [VAEAnomalyDetector(**SMALL), VAETransformer(**SMALL)]
+ESTIMATORS = [
+    VAEAnomalyDetector(**SMALL),
+    VAETransformer(**SMALL),
+    VAEAugmenter(**SMALL),
+]
 
 _FLOAT32_REASON = (
     "The network computes in float32; matrix products over a different number of "

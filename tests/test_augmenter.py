@@ -1,0 +1,136 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae import VAEAugmenter
+from skvae._augmenter import _rows_to_add
+
+FAST = dict(max_epochs=60, batch_size=64, hidden_layer_sizes=(32,))
+
+
+@pytest.fixture(scope="module")
+def unconditional(wine_mixed):
+    return VAEAugmenter(random_state=0, **FAST).fit(wine_mixed)
+
+
+@pytest.fixture(scope="module")
+def conditional(wine_mixed):
+    X = wine_mixed.drop(columns="cultivar")
+    return VAEAugmenter(random_state=0, **FAST).fit(X, wine_mixed["cultivar"])
+
+
+def test_sample_keeps_columns_dtypes_and_categories(unconditional, wine_mixed):
+    rows = unconditional.sample(300, random_state=0)
+    assert isinstance(rows, pd.DataFrame)
+    assert list(rows.columns) == list(wine_mixed.columns)
+    assert (rows.dtypes == wine_mixed.dtypes).all()
+    assert rows["magnesium"].dtype == np.int64
+    assert rows["strong"].dtype == bool
+    assert set(rows["hue_level"]) <= set(wine_mixed["hue_level"])
+    assert list(rows["cultivar"].cat.categories) == ["class_0", "class_1", "class_2"]
+    for name in ["alcohol", "proline", "magnesium"]:
+        assert rows[name].between(wine_mixed[name].min(), wine_mixed[name].max()).all()
+    # not a copy of the training rows, and all categories show up
+    assert rows["cultivar"].nunique() == 3
+    assert not rows.merge(wine_mixed, how="inner").shape[0]
+
+
+def test_samples_follow_the_data(unconditional, wine_mixed):
+    rows = unconditional.sample(2000, random_state=0)
+    real = wine_mixed["alcohol"]
+    assert abs(rows["alcohol"].mean() - real.mean()) < 0.5 * real.std()
+    # alcohol and the boolean "strong" stay related
+    assert rows.groupby("strong")["alcohol"].mean().diff().iloc[-1] > 0
+
+
+def test_seeded_sampling_repeats(unconditional):
+    first = unconditional.sample(20, random_state=3)
+    pd.testing.assert_frame_equal(first, unconditional.sample(20, random_state=3))
+    assert not first.equals(unconditional.sample(20, random_state=4))
+
+
+def test_unconditional_fit_returns_rows_only_and_rejects_y(unconditional):
+    assert isinstance(unconditional.sample(2, random_state=0), pd.DataFrame)
+    assert unconditional.classes_ is None
+    with pytest.raises(ValueError, match="fitted without classes"):
+        unconditional.sample(2, y="class_0")
+
+
+def test_per_class_sampling_gives_the_asked_classes(conditional, wine_mixed):
+    X_new, y_new = conditional.sample(30, y="class_2", random_state=0)
+    assert (y_new == "class_2").all() and len(X_new) == 30
+    labels = np.array(["class_0", "class_1"] * 5)
+    _, y_new = conditional.sample(10, y=labels, random_state=0)
+    np.testing.assert_array_equal(y_new, labels)
+    _, y_free = conditional.sample(2000, random_state=0)
+    share = pd.Series(y_free).value_counts(normalize=True)
+    expected = wine_mixed["cultivar"].value_counts(normalize=True)
+    assert (share - expected).abs().max() < 0.05
+
+
+def test_conditioning_changes_the_rows(conditional, wine_mixed):
+    high, _ = conditional.sample(500, y="class_0", random_state=0)
+    low, _ = conditional.sample(500, y="class_2", random_state=0)
+    real = wine_mixed.groupby("cultivar", observed=True)["proline"].mean()
+    # class_0 wines hold far more proline than class_2 ones
+    assert real["class_0"] > real["class_2"] + 300
+    assert high["proline"].mean() > low["proline"].mean() + 150
+
+
+def test_fit_resample_balances_classes(wine_mixed):
+    X = wine_mixed.drop(columns="cultivar")
+    y = wine_mixed["cultivar"].astype(str)
+    augmenter = VAEAugmenter(random_state=0, max_epochs=5)
+    X_res, y_res = augmenter.fit_resample(X, y)
+    assert y_res.value_counts().to_dict() == {
+        "class_0": 71,
+        "class_1": 71,
+        "class_2": 71,
+    }
+    assert len(X_res) == len(y_res) == 213
+    pd.testing.assert_frame_equal(X_res.iloc[:178], X.reset_index(drop=True))
+    _, y_dict = augmenter.fit_resample(X, y, sampling_strategy={"class_2": 60})
+    assert y_dict.value_counts()["class_2"] == 60
+
+
+def test_rows_to_add_matches_imbalanced_learn_semantics():
+    classes, counts = np.array(["a", "b", "c"]), np.array([10, 4, 2])
+    assert _rows_to_add("auto", classes, counts) == {"b": 6, "c": 8}
+    assert _rows_to_add("minority", classes, counts) == {"c": 8}
+    assert _rows_to_add({"b": 5}, classes, counts) == {"b": 1}
+    assert _rows_to_add(0.5, np.array([0, 1]), np.array([10, 2])) == {1: 3}
+    with pytest.raises(ValueError, match="exactly two classes"):
+        _rows_to_add(0.5, classes, counts)
+    with pytest.raises(ValueError, match="fewer rows than a class already has"):
+        _rows_to_add({"a": 3}, classes, counts)
+
+
+def test_works_in_an_imbalanced_learn_pipeline(cancer):
+    imblearn = pytest.importorskip("imblearn")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = cancer
+    keep = np.concatenate([np.flatnonzero(y == 1), np.flatnonzero(y == 0)[:40]])
+    X, y = X[keep], y[keep]
+    pipe = imblearn.pipeline.make_pipeline(
+        VAEAugmenter(random_state=0, **FAST),
+        StandardScaler(),
+        LogisticRegression(max_iter=500),
+    )
+    pipe.fit(X, y)
+    resampled = pipe.steps[0][1].class_counts_
+    np.testing.assert_array_equal(resampled, [40, 357])  # what fit_resample saw
+    assert balanced_accuracy_score(y, pipe.predict(X)) > 0.9
+
+
+def test_bad_input(conditional, wine_mixed):
+    with pytest.raises(ValueError, match=r"Unknown class\(es\) \['class_9'\]"):
+        conditional.sample(3, y="class_9")
+    with pytest.raises(ValueError, match="y holds 2 labels for n_samples=3"):
+        conditional.sample(3, y=["class_0", "class_1"])
+    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+        conditional.sample(0)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        VAEAugmenter(max_epochs=1).fit(wine_mixed, np.linspace(0, 1, len(wine_mixed)))
