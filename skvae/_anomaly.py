@@ -20,7 +20,7 @@ _EXPLAIN_BASELINE_ROWS = 2000
 _EXPLAIN_CHUNK_CELLS = 65536
 
 
-@fill_doc()
+@fill_doc(scaling_default='"robust"')
 class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     """Anomaly detection with a variational autoencoder.
 
@@ -103,7 +103,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         activation="elu",
         dropout=0.0,
         beta=1.0,
-        scaling="standard",
+        scaling="robust",
         batch_size=256,
         learning_rate=1e-3,
         weight_decay=0.0,

@@ -49,7 +49,7 @@ default="elu"
         Weight of the KL term in the training objective (beta-VAE). 1 gives the
         ELBO.
 
-    scaling : {{"standard", "robust", "quantile", "none"}}, default="standard"
+    scaling : {{"standard", "robust", "quantile", "none"}}, default={scaling_default}
         Scaling of numeric columns before the network sees them; see
         :class:`~skvae._tabular.TabularEncoder`. Categorical and boolean columns are
         one-hot or 0/1 encoded whatever this says.
@@ -120,14 +120,16 @@ _SHARED_ATTRIBUTES = """\
 """
 
 
-def fill_doc(n_components_default='"auto"'):
+def fill_doc(n_components_default='"auto"', scaling_default='"standard"'):
     """Substitute the shared parameter and attribute text into a class docstring."""
 
     def decorate(cls):
-        cls.__doc__ = cls.__doc__.replace(
-            "{vae_parameters}",
-            _SHARED_PARAMETERS.format(n_components_default=n_components_default),
-        ).replace("{vae_attributes}", _SHARED_ATTRIBUTES)
+        parameters = _SHARED_PARAMETERS.format(
+            n_components_default=n_components_default, scaling_default=scaling_default
+        )
+        cls.__doc__ = cls.__doc__.replace("{vae_parameters}", parameters).replace(
+            "{vae_attributes}", _SHARED_ATTRIBUTES
+        )
         return cls
 
     return decorate
