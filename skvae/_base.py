@@ -2,6 +2,7 @@
 
 # License: BSD 3-Clause
 
+import functools
 import math
 import warnings
 from numbers import Integral, Real
@@ -271,25 +272,18 @@ class BaseVAE(BaseEstimator):
             max_epochs, min_steps = self.max_epochs, 0
 
         device = self._device
-        to_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32, device=device)  # noqa: E731
-        X_all = to_tensor(data)
-        cond_all = to_tensor(condition) if condition is not None else None
         fork_devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(self._seed)
             generator = torch.Generator().manual_seed(self._seed)
             self.module_ = TabularVAE(**self._module_kwargs).to(device)
-            pick = lambda t, rows: (  # noqa: E731
-                None
-                if t is None or rows is None
-                else t[torch.as_tensor(rows, device=device)]
-            )
+            pick = functools.partial(_rows_on_device, device=device)
             history = train_vae(
                 self.module_,
-                pick(X_all, train_rows),
-                X_val=pick(X_all, val_rows),
-                condition=pick(cond_all, train_rows),
-                condition_val=pick(cond_all, val_rows),
+                pick(data, train_rows),
+                X_val=pick(data, val_rows),
+                condition=pick(condition, train_rows),
+                condition_val=pick(condition, val_rows),
                 batch_size=batch_size,
                 learning_rate=self.learning_rate,
                 weight_decay=self.weight_decay,
@@ -388,6 +382,13 @@ class BaseVAE(BaseEstimator):
         # DataFrames with categorical and boolean columns are modelled natively.
         tags.input_tags.categorical = True
         return tags
+
+
+def _rows_on_device(array, rows, device):
+    """The given rows of ``array`` as a float32 tensor on ``device``, or None."""
+    if array is None or rows is None:
+        return None
+    return torch.as_tensor(array[rows], dtype=torch.float32, device=device)
 
 
 def _resolve_device(device, fallback_to_cpu=False):

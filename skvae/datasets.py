@@ -139,14 +139,15 @@ def load_adbench(
 
 def _download(url, path):
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Write to a temporary file first so that an interrupted download never leaves
+    # a truncated .npz behind.
+    tmp = tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False)
     try:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            # Write to a temporary file first so that an interrupted download
-            # never leaves a truncated .npz behind.
-            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
-                shutil.copyfileobj(response, tmp)
+        with tmp, urllib.request.urlopen(url, timeout=60) as response:
+            shutil.copyfileobj(response, tmp)
         os.replace(tmp.name, path)
     except (urllib.error.URLError, OSError) as exc:
+        Path(tmp.name).unlink(missing_ok=True)
         raise OSError(
             f"Could not download {url} ({exc}). If this machine is offline, copy the "
             f"file to {path} or pass data_home= pointing to a folder that has it."
