@@ -274,9 +274,4 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             return self._run_chunked(
                 lambda x: self.module_.importance_weighted_bound(x, eps), data
             )
-
-        def elbo(x):
-            loglik, kl = self.module_(x, sample=False)
-            return loglik.sum(dim=1) - kl
-
-        return self._run_chunked(elbo, data)
+        return self._elbo(data)

@@ -340,6 +340,15 @@ class BaseVAE(BaseEstimator):
                 results.append(function(*tensors).double().cpu().numpy())
         return np.concatenate(results, axis=0)
 
+    def _elbo(self, data):
+        """ELBO of each encoded row with the decoder at the posterior mean."""
+
+        def elbo(x):
+            loglik, kl = self.module_(x, sample=False)
+            return loglik.sum(dim=1) - kl
+
+        return self._run_chunked(elbo, data)
+
     # -- persistence -------------------------------------------------------------
 
     def __getstate__(self):

@@ -201,12 +201,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
             ``log p(x | z=mu) - KL(q(z|x) || p(z))`` for each row.
         """
         check_is_fitted(self)
-
-        def elbo(x):
-            loglik, kl = self.module_(x, sample=False)
-            return loglik.sum(dim=1) - kl
-
-        return self._run_chunked(elbo, self._encode(X))
+        return self._elbo(self._encode(X))
 
     def score(self, X, y=None):
         """Mean log-likelihood estimate per row; higher is a better model of ``X``.
