@@ -11,14 +11,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from skvae import VAEAnomalyDetector, VAETransformer  # noqa: E402
+from skvae import VAEAnomalyDetector, VAEAugmenter, VAETransformer  # noqa: E402
 from skvae.datasets import load_demo  # noqa: E402
 
 IMAGES = Path(__file__).resolve().parent / "images"
+ADULT = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "tabular" / "adult.csv"
+)
 
 
 def anomaly_figures():
@@ -73,8 +77,64 @@ def transformer_figure():
     plt.close(fig)
 
 
+def augmenter_figures():
+    if ADULT.exists():
+        adult = pd.read_csv(ADULT, skipinitialspace=True)
+        for column in adult.columns:
+            if not pd.api.types.is_numeric_dtype(adult[column]):
+                adult[column] = adult[column].astype(object)
+        X, y = adult.drop(columns="income"), adult["income"]
+        X_new, y_new = (
+            VAEAugmenter(random_state=0).fit(X, y).sample(len(X), random_state=0)
+        )
+        columns = ["age", "hours-per-week", "education", "marital-status"]
+        fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
+        for ax, column in zip(axes, columns, strict=True):
+            if pd.api.types.is_numeric_dtype(X[column]):
+                bins = np.linspace(X[column].min(), X[column].max(), 40)
+                ax.hist(X[column], bins=bins, alpha=0.6, density=True, label="real")
+                ax.hist(
+                    X_new[column], bins=bins, alpha=0.6, density=True, label="synthetic"
+                )
+            else:
+                real = X[column].value_counts(normalize=True)
+                fake = X_new[column].value_counts(normalize=True).reindex(real.index)
+                top = real.index[:8]
+                positions = np.arange(len(top))
+                ax.barh(positions - 0.2, real[top], height=0.4, label="real")
+                ax.barh(
+                    positions + 0.2, fake[top].fillna(0), height=0.4, label="synthetic"
+                )
+                ax.set_yticks(positions, top, fontsize=7)
+                ax.invert_yaxis()
+            ax.set_title(column)
+        axes[0].legend()
+        fig.suptitle("adult: real rows vs. VAEAugmenter rows (conditional on income)")
+        fig.tight_layout()
+        fig.savefig(IMAGES / "augmenter_adult.png", dpi=100)
+        plt.close(fig)
+
+    digits = load_digits()
+    augmenter = VAEAugmenter(random_state=0).fit(digits.data, digits.target)
+    fig, axes = plt.subplots(10, 8, figsize=(8, 10))
+    for label in range(10):
+        real = digits.data[digits.target == label][:4]
+        fake, _ = augmenter.sample(4, y=label, random_state=label)
+        for j, image in enumerate(list(real) + list(fake)):
+            ax = axes[label, j]
+            ax.imshow(np.asarray(image).reshape(8, 8), cmap="gray_r", vmin=0, vmax=16)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_title("real", fontsize=9, loc="left")
+    axes[0, 4].set_title("synthetic (per class)", fontsize=9, loc="left")
+    fig.tight_layout()
+    fig.savefig(IMAGES / "augmenter_digits.png", dpi=90)
+    plt.close(fig)
+
+
 if __name__ == "__main__":
     warnings.simplefilter("ignore")
     IMAGES.mkdir(exist_ok=True)
     anomaly_figures()
     transformer_figure()
+    augmenter_figures()
