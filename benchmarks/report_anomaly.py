@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/report_anomaly.py benchmarks/results/anomaly_*.csv
+    python benchmarks/report_anomaly.py \\
+        benchmarks/results/anomaly_A.csv benchmarks/results/anomaly_B.csv
 """
 
 import argparse

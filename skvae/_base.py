@@ -24,9 +24,10 @@ __all__ = ["BaseVAE", "fit_context", "fill_doc"]
 
 fit_context = _sklearn_fit_context
 
-# Measured on the ADBench dev suite (../shared/DESIGN.md): tiny tables need a floor
-# on optimiser steps, a fixed epoch count leaves them undertrained.
-_MIN_STEPS_AUTO = 3000
+# Measured on the ADBench dev suite (benchmarks/RESULTS.md): tiny tables need a
+# floor on optimiser steps, a fixed epoch count leaves them undertrained; 1,000
+# steps scored as well as 3,000 at a third of the time.
+_MIN_STEPS_AUTO = 1000
 _MAX_EPOCHS_AUTO = 100
 _CHUNK_ROWS = 8192
 
@@ -66,8 +67,8 @@ default="elu"
 
     max_epochs : int or "auto", default="auto"
         Largest number of passes over the training rows. ``"auto"`` allows 100
-        epochs, or as many as make 3,000 optimiser steps on small tables, and does
-        not stop early before those 3,000 steps.
+        epochs, or as many as make 1,000 optimiser steps on small tables, and does
+        not stop early before those 1,000 steps.
 
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the rows and stop when their ELBO has not

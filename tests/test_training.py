@@ -97,3 +97,12 @@ def test_verbose_prints_progress(cancer, seed, capsys):
     VAEAnomalyDetector(max_epochs=3, verbose=2, random_state=seed).fit(cancer[0][:100])
     out = capsys.readouterr().out
     assert "Epoch 1/3: loss" in out and "Epoch 3/3" in out
+
+
+def test_no_convergence_warning_when_the_step_floor_fills_max_epochs(seed):
+    import warnings
+
+    X = np.random.RandomState(seed).normal(size=(60, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        VAEAnomalyDetector(random_state=seed).fit(X)  # max_epochs="auto"
