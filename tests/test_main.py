@@ -87,3 +87,11 @@ def test_score_rejects_a_file_that_is_no_model(table, tmp_path, capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "detect" in capsys.readouterr().out
+
+
+def test_demo_prints_roc_auc_and_explained_anomalies(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "367 rows x 30 columns, 10 known anomalies" in out
+    assert "ROC-AUC 0." in out
+    assert out.count("=") >= 30  # ten rows, three explaining columns each
