@@ -12,11 +12,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from skvae._base import BaseVAE, fill_doc, fit_context
+from skvae._base import _CHUNK_ROWS, BaseVAE, fill_doc, fit_context
 
 __all__ = ["VAEAugmenter"]
-
-_SAMPLE_CHUNK_ROWS = 8192
 
 
 @fill_doc()
@@ -150,12 +148,9 @@ class VAEAugmenter(BaseVAE):
         self.classes_ = self.class_counts_ = None
         if y is not None:
             y = _check_labels(y, X)
-            self.classes_, codes, self.class_counts_ = np.unique(
-                y, return_inverse=True, return_counts=True
-            )
+            self.classes_, self.class_counts_ = np.unique(y, return_counts=True)
             n_conditions = len(self.classes_)
-            condition = np.eye(n_conditions, dtype=np.float32)[codes]
-        self._y_name = getattr(y, "name", None) if y is not None else None
+            condition = self._one_hot(y)
         self._fit_vae(X, condition=condition, n_conditions=n_conditions)
         return self
 
@@ -197,14 +192,12 @@ class VAEAugmenter(BaseVAE):
         module = self.module_.eval()
         parts = []
         with torch.inference_mode():
-            for start in range(0, n_samples, _SAMPLE_CHUNK_ROWS):
-                n = min(_SAMPLE_CHUNK_ROWS, n_samples - start)
+            for start in range(0, n_samples, _CHUNK_ROWS):
+                n = min(_CHUNK_ROWS, n_samples - start)
                 condition = None
                 if labels is not None:
-                    codes = np.searchsorted(self.classes_, labels[start : start + n])
                     condition = torch.as_tensor(
-                        np.eye(len(self.classes_), dtype=np.float32)[codes],
-                        device=self._device,
+                        self._one_hot(labels[start : start + n]), device=self._device
                     )
                 parts.append(module.sample(n, generator, condition).cpu().numpy())
         X_new = self._encoder.inverse_transform(np.concatenate(parts), clip=True)
@@ -237,15 +230,8 @@ class VAEAugmenter(BaseVAE):
             self.sampling_strategy if sampling_strategy is None else sampling_strategy
         )
         wanted = _rows_to_add(strategy, self.classes_, self.class_counts_)
-        labels = (
-            np.concatenate(
-                [
-                    np.full(n, label, dtype=self.classes_.dtype)
-                    for label, n in wanted.items()
-                ]
-            )
-            if wanted
-            else np.empty(0, dtype=self.classes_.dtype)
+        labels = np.repeat(
+            np.array(list(wanted), dtype=self.classes_.dtype), list(wanted.values())
         )
         if len(labels) == 0:
             return X, y
@@ -259,6 +245,11 @@ class VAEAugmenter(BaseVAE):
         else:
             y_out = np.concatenate([np.asarray(y), y_new])
         return X_out, y_out
+
+    def _one_hot(self, labels):
+        """Float32 one-hot rows ``(n, n_classes)`` for known class labels."""
+        codes = np.searchsorted(self.classes_, labels)
+        return np.eye(len(self.classes_), dtype=np.float32)[codes]
 
     def _labels_to_draw(self, n_samples, y, rng):
         if self.classes_ is None:
