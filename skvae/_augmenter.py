@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from skvae._base import _CHUNK_ROWS, BaseVAE, fill_doc, fit_context
+from skvae._threads import limited_torch_threads
 
 __all__ = ["VAEAugmenter"]
 
@@ -191,7 +192,7 @@ class VAEAugmenter(BaseVAE):
         )
         module = self.module_.eval()
         parts = []
-        with torch.inference_mode():
+        with torch.inference_mode(), limited_torch_threads():
             for start in range(0, n_samples, _CHUNK_ROWS):
                 n = min(_CHUNK_ROWS, n_samples - start)
                 condition = None

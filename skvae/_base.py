@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skvae._network import ACTIVATIONS, TabularVAE
 from skvae._tabular import SCALINGS, TabularEncoder
+from skvae._threads import limited_torch_threads
 from skvae._training import train_vae
 
 __all__ = ["BaseVAE", "fit_context", "fill_doc"]
@@ -26,9 +27,12 @@ fit_context = _sklearn_fit_context
 
 # Measured on the ADBench dev suite (benchmarks/RESULTS.md): tiny tables need a
 # floor on optimiser steps, a fixed epoch count leaves them undertrained; 1,000
-# steps scored as well as 3,000 at a third of the time.
+# steps scored as well as 3,000 at a third of the time. Large tables need no
+# more than 3,000 steps once the numeric scales learn fast ("Speed" there):
+# 100 epochs of 35,000 rows (12,000 steps) scored no better at 4x the time.
 _MIN_STEPS_AUTO = 1000
 _MAX_EPOCHS_AUTO = 100
+_MAX_STEPS_AUTO = 3000
 _CHUNK_ROWS = 8192
 
 _SHARED_PARAMETERS = """\
@@ -67,8 +71,10 @@ default="elu"
 
     max_epochs : int or "auto", default="auto"
         Largest number of passes over the training rows. ``"auto"`` allows 100
-        epochs, or as many as make 1,000 optimiser steps on small tables, and does
-        not stop early before those 1,000 steps.
+        epochs or 3,000 optimiser steps, whichever comes first, but at least as
+        many epochs as make 1,000 steps (small tables), and does not stop early
+        before those 1,000 steps. A number given here warns
+        (``ConvergenceWarning``) if training is still improving when it runs out.
 
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the rows and stop when their ELBO has not
@@ -220,15 +226,21 @@ class BaseVAE(BaseEstimator):
         return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
 
     def _encode(self, X, *, reset=False):
-        """Validate ``X`` and return its float32 encoding."""
+        """Validate ``X`` and return its float32 encoding.
+
+        With ``reset`` the encoder is fitted first and the whole encoding is
+        returned as an array (training needs it all); otherwise rows are encoded
+        chunk by chunk as inference reads them (see :class:`_EncodedRows`).
+        """
         X = self._validate_X(X, reset=reset)
         if reset:
             self._encoder = TabularEncoder(scaling=self.scaling).fit(X)
-        elif not isinstance(X, pd.DataFrame) and self._encoder.is_dataframe_:
+            return self._encoder.transform(X)
+        if not isinstance(X, pd.DataFrame) and self._encoder.is_dataframe_:
             # Fitted on a DataFrame, now given an array: sklearn allows this (with
             # a warning from validate_data) as long as the columns line up.
             X = pd.DataFrame(X, columns=[c.name for c in self._encoder.columns_])
-        return self._encoder.transform(X)
+        return _EncodedRows(self._encoder, X)
 
     # -- fitting -----------------------------------------------------------------
 
@@ -265,8 +277,11 @@ class BaseVAE(BaseEstimator):
         batch_size = min(self.batch_size, len(train_rows))
         steps_per_epoch = max(1, len(train_rows) // batch_size)
         if self.max_epochs == "auto":
+            epochs_in_budget = min(
+                _MAX_EPOCHS_AUTO, math.ceil(_MAX_STEPS_AUTO / steps_per_epoch)
+            )
             max_epochs = max(
-                _MAX_EPOCHS_AUTO, math.ceil(_MIN_STEPS_AUTO / steps_per_epoch)
+                epochs_in_budget, math.ceil(_MIN_STEPS_AUTO / steps_per_epoch)
             )
             min_steps = _MIN_STEPS_AUTO
         else:
@@ -274,7 +289,7 @@ class BaseVAE(BaseEstimator):
 
         device = self._device
         fork_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices):
+        with torch.random.fork_rng(devices=fork_devices), limited_torch_threads():
             torch.manual_seed(self._seed)
             generator = torch.Generator().manual_seed(self._seed)
             self.module_ = TabularVAE(**self._module_kwargs).to(device)
@@ -295,6 +310,8 @@ class BaseVAE(BaseEstimator):
                 beta=self.beta,
                 generator=generator,
                 verbose=self.verbose,
+                # "auto" is a budget chosen on purpose; running it out is no news.
+                warn_unconverged=self.max_epochs != "auto",
             )
         self.loss_curve_ = history.loss_curve
         self.validation_scores_ = history.validation_scores if n_val else None
@@ -320,8 +337,9 @@ class BaseVAE(BaseEstimator):
 
     # -- inference ---------------------------------------------------------------
 
-    def _chunks(self, data, *arrays, chunk_rows=_CHUNK_ROWS):
+    def _chunks(self, data, *arrays, chunk_rows=None):
         """Yield device tensors for bounded row chunks of ``data`` (and ``arrays``)."""
+        chunk_rows = chunk_rows or _CHUNK_ROWS
         for start in range(0, data.shape[0], chunk_rows):
             rows = slice(start, start + chunk_rows)
             yield tuple(
@@ -331,12 +349,12 @@ class BaseVAE(BaseEstimator):
                 for a in (data, *arrays)
             )
 
-    def _run_chunked(self, function, data, *arrays, chunk_rows=_CHUNK_ROWS):
+    def _run_chunked(self, function, data, *arrays, chunk_rows=None):
         """Apply ``function`` to each chunk under inference mode; stack as numpy."""
         check_is_fitted(self, "module_")
         self.module_.eval()
         results = []
-        with torch.inference_mode():
+        with torch.inference_mode(), limited_torch_threads():
             for tensors in self._chunks(data, *arrays, chunk_rows=chunk_rows):
                 results.append(function(*tensors).double().cpu().numpy())
         return np.concatenate(results, axis=0)
@@ -392,6 +410,24 @@ class BaseVAE(BaseEstimator):
         # DataFrames with categorical and boolean columns are modelled natively.
         tags.input_tags.categorical = True
         return tags
+
+
+class _EncodedRows:
+    """Rows of a validated table, encoded when sliced.
+
+    Inference reads its input through this in bounded chunks, so its memory
+    grows with the chunk, not with the number of rows (only the output does).
+    """
+
+    def __init__(self, encoder, X):
+        self._encoder = encoder
+        self._X = X
+        self.shape = (X.shape[0], encoder.n_encoded_)
+
+    def __getitem__(self, rows):
+        if isinstance(self._X, pd.DataFrame):
+            return self._encoder.transform(self._X.iloc[rows])
+        return self._encoder.transform(self._X[rows])
 
 
 def _rows_on_device(array, rows, device):

@@ -127,6 +127,16 @@ class TabularEncoder:
 
     def transform(self, X):
         """Encode ``X`` as a float32 matrix of shape ``(n_samples, n_encoded_)``."""
+        if self._all_numeric_array(X):
+            # The common case, without a DataFrame per call: inference encodes in
+            # chunks and the per-column path cost as much as the network's pass.
+            values = np.asarray(X, dtype=np.float64)
+            if values.shape[0] == 0:
+                raise ValueError("Found an empty table (0 rows); at least 1 is needed.")
+            if not np.isfinite(values).all():
+                for j, column in enumerate(self.columns_):
+                    _check_finite(column.name, values[:, j])
+            return self._scale(values).astype(np.float32)
         frame = _as_frame(X)
         if frame.shape[0] == 0:
             raise ValueError("Found an empty table (0 rows); at least 1 is needed.")
@@ -159,6 +169,17 @@ class TabularEncoder:
             blocks.append(onehot)
         return np.hstack(blocks).astype(np.float32)
 
+    def _all_numeric_array(self, X):
+        return (
+            not self.is_dataframe_
+            and not isinstance(X, pd.DataFrame)
+            and self.n_numeric_ == len(self.columns_)
+            and isinstance(X, np.ndarray)
+            and X.ndim == 2
+            and X.shape[1] == self.n_numeric_
+            and np.issubdtype(X.dtype, np.number)
+        )
+
     def _numeric_block(self, frame):
         if not self.numeric_index_:
             return np.zeros((frame.shape[0], 0))
@@ -185,7 +206,9 @@ class TabularEncoder:
     def _scale(self, numeric):
         if self.quantile_ is not None:
             return self.quantile_.transform(numeric)
-        return (numeric - self.center_) / self.scale_
+        scaled = numeric - self.center_
+        scaled /= self.scale_
+        return scaled
 
     def _unscale(self, scaled):
         if self.quantile_ is not None:

@@ -13,6 +13,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 __all__ = ["TrainingHistory", "train_vae", "negative_elbo"]
 
+_SCALE_LR_FACTOR = 10.0
+
 
 @dataclass
 class TrainingHistory:
@@ -48,6 +50,7 @@ def train_vae(
     beta=1.0,
     generator=None,
     verbose=0,
+    warn_unconverged=True,
 ):
     """Fit ``module`` on the rows of ``X`` (a tensor already on the module's device).
 
@@ -56,17 +59,31 @@ def train_vae(
     ``tol`` for ``n_iter_no_change`` epochs and restores the best weights; without
     it, the training loss plays that role (as scikit-learn's MLP does). Stopping is
     never considered before ``min_steps`` optimiser steps: tiny tables would
-    otherwise stop after a dozen steps.
+    otherwise stop after a dozen steps. Reaching ``max_epochs`` first warns
+    (``ConvergenceWarning``) when ``warn_unconverged`` is set.
 
     Returns a :class:`TrainingHistory`. Raises ``FloatingPointError`` if the loss
     becomes NaN or infinite.
     """
     n_rows = X.shape[0]
     batch_size = min(batch_size, n_rows)
-    # foreach: one kernel per update step for all parameters instead of a Python
-    # loop over them; it dominated the step time of small networks.
-    optimizer = torch.optim.Adam(
-        module.parameters(), lr=learning_rate, weight_decay=weight_decay, foreach=True
+    # The fused kernel updates each parameter in one pass; the default for-loop
+    # implementation dominated the step time of small networks
+    # (benchmarks/RESULTS.md, "Speed").
+    # Adam moves a parameter by about its learning rate per step. A numeric
+    # column's log-scale has to travel ~5 units (scale 1 -> 0.01) where weights
+    # travel ~0.1: at the weights' rate it took ~5,000 steps, so large tables
+    # needed 100 epochs. 10x (chosen over 1x and 30x on the ADBench dev suite,
+    # benchmarks/RESULTS.md "Speed") lets them train in a 3,000-step budget.
+    scales = [p for name, p in module.named_parameters() if name == "raw_scale"]
+    weights = [p for name, p in module.named_parameters() if name != "raw_scale"]
+    optimizer = _fastest_adam(
+        [
+            {"params": weights},
+            {"params": scales, "lr": learning_rate * _SCALE_LR_FACTOR},
+        ],
+        lr=learning_rate,
+        weight_decay=weight_decay,
     )
     # train()/eval() walk every submodule; without dropout they change nothing, and
     # on small tables (one step per epoch) the walk cost a tenth of the fit.
@@ -79,18 +96,24 @@ def train_vae(
         if has_dropout:
             module.train()
         order = torch.randperm(n_rows, generator=generator, device="cpu").to(X.device)
+        # One gather per epoch, then contiguous slices: cheaper than gathering
+        # each batch with advanced indexing.
+        shuffled = X.index_select(0, order)
+        shuffled_cond = (
+            condition.index_select(0, order) if condition is not None else None
+        )
         total = 0.0
         # A last batch of one row would make a noisy step: fold it into the previous.
         n_batches = max(1, n_rows // batch_size)
         for b in range(n_batches):
             stop = (b + 1) * batch_size if b < n_batches - 1 else n_rows
-            index = order[b * batch_size : stop]
-            cond = condition[index] if condition is not None else None
-            loss = negative_elbo(module, X[index], cond, beta=beta)
+            rows = slice(b * batch_size, stop)
+            cond = shuffled_cond[rows] if shuffled_cond is not None else None
+            loss = negative_elbo(module, shuffled[rows], cond, beta=beta)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total += loss.detach() * len(index)
+            total += loss.detach() * (stop - b * batch_size)
         epoch_loss = float(total) / n_rows
         _check_finite_loss(epoch_loss, epoch)
         history.loss_curve.append(epoch_loss)
@@ -123,12 +146,7 @@ def train_vae(
                 print(f"Stopped early after epoch {epoch}.", flush=True)
             break
     else:
-        # A run whose step floor filled (nearly) all of max_epochs never had the
-        # chance to stop early; warning about it would only be noise.
-        floor_filled_run = (
-            min_steps > 0 and history.n_steps - min_steps < n_iter_no_change * n_batches
-        )
-        if not floor_filled_run:
+        if warn_unconverged:
             watched = "validation ELBO" if X_val is not None else "loss"
             warnings.warn(
                 f"Training stopped at max_epochs={max_epochs} before the {watched} "
@@ -157,6 +175,14 @@ def evaluate_loss(module, X, condition=None, beta=1.0, chunk_size=8192, set_eval
                 negative_elbo(module, x, cond, beta=beta, sample=False)
             ) * len(x)
     return total / X.shape[0]
+
+
+def _fastest_adam(parameters, **options):
+    """Adam, fused where this torch and device have the kernel (CPU: torch>=2.4)."""
+    try:
+        return torch.optim.Adam(parameters, fused=True, **options)
+    except RuntimeError:
+        return torch.optim.Adam(parameters, foreach=True, **options)
 
 
 def _check_finite_loss(loss, epoch):

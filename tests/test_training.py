@@ -99,7 +99,7 @@ def test_verbose_prints_progress(cancer, seed, capsys):
     assert "Epoch 1/3: loss" in out and "Epoch 3/3" in out
 
 
-def test_no_convergence_warning_when_the_step_floor_fills_max_epochs(seed):
+def test_the_auto_budget_runs_out_without_a_convergence_warning(seed):
     import warnings
 
     X = np.random.RandomState(seed).normal(size=(60, 4))

@@ -1,0 +1,432 @@
+"""Speed and scale of the skvae estimators against PyOD's VAE and AutoEncoder.
+
+Measures, in one run and with the same thread settings:
+
+- ``hardware``: the machine's float32 matrix-multiply rate (a 4096 x 4096
+  ``torch.matmul``), the reference for the fractions below;
+- ``synthetic``: training throughput (training rows x epochs per second) and
+  scoring throughput (rows per second) of each skvae estimator and of PyOD's
+  ``VAE`` and ``AutoEncoder`` (at their defaults and at skvae's architecture) on
+  synthetic tables of 10^3..10^6 rows and 10, 30, 100 columns, with the share of
+  the matmul rate that skvae's multiply-add work reaches;
+- ``real``: the same on the largest dev-suite tables (``11_donors``, ``10_cover``,
+  ``8_celeba``, all rows);
+- ``memory``: peak resident memory above the input array of a fit and of a
+  ``score_samples`` on a 10^6 x 30 table, each in a fresh process;
+- ``suite``: the default ``VAEAnomalyDetector`` fit time on each dev-suite
+  dataset (the anomaly benchmark's seed-0 split) and PyOD ``VAE``'s, as totals.
+
+Training throughput is taken from two fits that differ only in their number of
+epochs, ``(rows x extra epochs) / extra seconds``, so that fixed costs (encoding,
+the training-set scoring at the end of a fit) do not count. PyOD models are timed
+on at most ``--peer-rows`` rows: their per-row cost does not depend on the table's
+length, and at their default batch size an epoch over 10^6 rows takes minutes.
+
+Usage::
+
+    python benchmarks/bench_speed.py --out benchmarks/results/speed.csv
+    python benchmarks/bench_speed.py --sections hardware synthetic --rows 1000 10000
+
+Peers need the benchmark extra (``pip install -e .[benchmarks]``).
+"""
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from skvae import VAEAnomalyDetector, VAEAugmenter, VAETransformer
+
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "adbench"
+)
+REAL_TABLES = ["11_donors", "10_cover", "8_celeba"]
+SKVAE = {
+    "VAEAnomalyDetector": VAEAnomalyDetector,
+    "VAETransformer": VAETransformer,
+    "VAEAugmenter": VAEAugmenter,
+}
+PEERS = ["pyod_vae", "pyod_vae_matched", "pyod_ae", "pyod_ae_matched"]
+# Rows processed between the two timed fits, at least: enough for a stable time.
+MIN_EXTRA_ROWS = 200_000
+
+
+# -- hardware reference ---------------------------------------------------------
+
+
+def matmul_gflops(size=4096, seconds=3.0):
+    """Sustained float32 GFLOP/s of a square torch.matmul."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.matmul(a, b)
+    start, runs = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        torch.matmul(a, b)
+        runs += 1
+    return 2 * size**3 * runs / (time.perf_counter() - start) / 1e9
+
+
+# -- work per row ---------------------------------------------------------------
+
+
+def linear_macs(layers):
+    return sum(layer.in_features * layer.out_features for layer in layers)
+
+
+def flops_per_row(module, kind):
+    """Multiply-add work per row of one estimator call, in FLOPs (2 per MAC).
+
+    Training counts the forward pass, the weight gradients and the input
+    gradients of every layer but the first (its input needs none): about 3x the
+    forward. Scoring is one forward pass through the parts the call uses.
+    """
+    linear = torch.nn.Linear
+    encoder = [m for m in module.encoder.modules() if isinstance(m, linear)]
+    encoder.append(module.posterior)
+    decoder = [m for m in module.decoder.modules() if isinstance(m, linear)]
+    decoder.append(module.head)
+    everything = encoder + decoder
+    if kind == "train":
+        first = everything[0].in_features * everything[0].out_features
+        macs = 3 * linear_macs(everything) - first
+    elif kind == "score":
+        macs = linear_macs(everything)
+    elif kind == "transform":
+        macs = linear_macs(encoder)
+    elif kind == "sample":
+        macs = linear_macs(decoder)
+    else:
+        raise ValueError(kind)
+    return 2 * macs
+
+
+# -- data -----------------------------------------------------------------------
+
+
+def synthetic_table(n_rows, n_cols, seed=0):
+    """Rows near a 4-dimensional curved manifold plus noise, float64."""
+    rng = np.random.default_rng(seed)
+    latent = rng.standard_normal((n_rows, 4)).astype(np.float32)
+    mixing = rng.standard_normal((4, n_cols)).astype(np.float32)
+    X = np.tanh(latent @ mixing).astype(np.float64)
+    X += 0.1 * rng.standard_normal((n_rows, n_cols))
+    return X
+
+
+def real_table(name, data_dir):
+    with np.load(data_dir / f"{name}.npz") as archive:
+        return archive["X"].astype(np.float64)
+
+
+# -- timing ---------------------------------------------------------------------
+
+
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def epochs_pair(n_rows):
+    """Two epoch counts whose difference processes at least MIN_EXTRA_ROWS rows."""
+    extra = max(2, math.ceil(MIN_EXTRA_ROWS / n_rows))
+    return 1, 1 + extra
+
+
+def skvae_estimator(name, epochs):
+    # Early stopping on (the default): each epoch includes its validation pass.
+    return SKVAE[name](max_epochs=epochs, random_state=0)
+
+
+def skvae_fit(estimator, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if isinstance(estimator, VAEAugmenter):
+            return estimator.fit(X, y)
+        return estimator.fit(X)
+
+
+def skvae_score(estimator, X):
+    if isinstance(estimator, VAEAnomalyDetector):
+        return timed(estimator.score_samples, X)[1], len(X), "score"
+    if isinstance(estimator, VAETransformer):
+        return timed(estimator.transform, X)[1], len(X), "transform"
+    return timed(estimator.sample, len(X), random_state=0)[1], len(X), "sample"
+
+
+def measure_skvae(name, X, y, matmul_rate):
+    """One row of results for a skvae estimator on X."""
+    e1, e2 = epochs_pair(len(X))
+    first, t1 = timed(skvae_fit, skvae_estimator(name, e1), X, y)
+    model, t2 = timed(skvae_fit, skvae_estimator(name, e2), X, y)
+    n_train = len(X) - math.floor(0.1 * len(X))
+    train_rate = n_train * (model.n_iter_ - first.n_iter_) / (t2 - t1)
+    score_s, n_scored, kind = skvae_score(model, X)
+    score_rate = n_scored / score_s
+    train_flops = flops_per_row(model.module_, "train")
+    score_flops = flops_per_row(model.module_, kind)
+    return dict(
+        train_rows_epochs_per_s=train_rate,
+        score_rows_per_s=score_rate,
+        fit_s=t2,
+        epochs=model.n_iter_,
+        train_gflops=train_rate * train_flops / 1e9,
+        score_gflops=score_rate * score_flops / 1e9,
+        train_share_of_matmul=train_rate * train_flops / 1e9 / matmul_rate,
+        score_share_of_matmul=score_rate * score_flops / 1e9 / matmul_rate,
+    )
+
+
+def pyod_model(name, n_cols, epochs):
+    """PyOD peers: defaults, or skvae's default architecture ("_matched")."""
+    latent = int(np.clip(n_cols // 4, 2, 8))
+    common = dict(epoch_num=epochs, random_state=0, verbose=0)
+    matched = dict(
+        batch_size=256,
+        hidden_activation_name="elu",
+        dropout_rate=0.0,
+        optimizer_params={"weight_decay": 0.0},
+    )
+    if name == "pyod_vae":
+        from pyod.models.vae import VAE
+
+        return VAE(**common)
+    if name == "pyod_vae_matched":
+        from pyod.models.vae import VAE
+
+        return VAE(
+            encoder_neuron_list=[64, 32],
+            decoder_neuron_list=[32, 64],
+            latent_dim=latent,
+            **matched,
+            **common,
+        )
+    if name == "pyod_ae":
+        from pyod.models.auto_encoder import AutoEncoder
+
+        return AutoEncoder(**common)
+    if name == "pyod_ae_matched":
+        from pyod.models.auto_encoder import AutoEncoder
+
+        return AutoEncoder(
+            hidden_neuron_list=[64, 32, latent], batch_norm=False, **matched, **common
+        )
+    raise ValueError(name)
+
+
+def measure_peer(name, X, peer_rows):
+    X = X[:peer_rows]
+    e1, e2 = epochs_pair(len(X))
+    _, t1 = timed(pyod_model(name, X.shape[1], e1).fit, X)
+    model, t2 = timed(pyod_model(name, X.shape[1], e2).fit, X)
+    score_s = timed(model.decision_function, X)[1]
+    return dict(
+        train_rows_epochs_per_s=len(X) * (e2 - e1) / (t2 - t1),
+        score_rows_per_s=len(X) / score_s,
+        fit_s=t2,
+        epochs=e2,
+    )
+
+
+def throughput_rows(table, X, methods, matmul_rate, peer_rows):
+    y = np.arange(len(X)) % 2  # classes for the augmenter's conditional fit
+    for method in methods:
+        if method in SKVAE:
+            result = measure_skvae(method, X, y, matmul_rate)
+        else:
+            result = measure_peer(method, X, peer_rows)
+        row = dict(
+            section="throughput",
+            table=table,
+            rows=len(X),
+            cols=X.shape[1],
+            method=method,
+            **result,
+        )
+        print(json.dumps(_rounded(row)), flush=True)
+        yield row
+
+
+# -- memory ---------------------------------------------------------------------
+
+
+class PeakRSS:
+    """Peak resident memory of this process while the block runs, polled."""
+
+    def __enter__(self):
+        self.start = self.peak = _rss()
+        self._running = True
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def _poll(self):
+        while self._running:
+            self.peak = max(self.peak, _rss())
+            time.sleep(0.002)
+
+    def __exit__(self, *exc):
+        self._running = False
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+        self.above_start_mib = (self.peak - self.start) / 2**20
+
+
+def _rss():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory_child(task, n_rows, n_cols, model_path):
+    """Runs in a fresh process: the peak memory of one fit or one score."""
+    X = synthetic_table(n_rows, n_cols)
+    if task == "fit":
+        detector = VAEAnomalyDetector(max_epochs=2, random_state=0)
+        with PeakRSS() as peak:
+            skvae_fit(detector, X, None)
+        import joblib
+
+        joblib.dump(detector, model_path)
+    else:
+        import joblib
+
+        detector = joblib.load(model_path)
+        detector.score_samples(X[:100])  # load lazily-initialised kernels first
+        with PeakRSS() as peak:
+            detector.score_samples(X)
+    print(json.dumps(dict(task=task, above_start_mib=peak.above_start_mib)))
+
+
+def memory_rows(n_rows, n_cols, workdir):
+    model_path = workdir / "speed_memory_model.joblib"
+    for task in ("fit", "score"):
+        output = subprocess.run(
+            [sys.executable, __file__, "--memory-child", task, str(n_rows)]
+            + [str(n_cols), str(model_path)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        result = json.loads(output.strip().splitlines()[-1])
+        row = dict(
+            section="memory",
+            table="synthetic",
+            rows=n_rows,
+            cols=n_cols,
+            method=f"VAEAnomalyDetector.{'fit' if task == 'fit' else 'score_samples'}",
+            peak_mib_above_input=result["above_start_mib"],
+            input_mib=n_rows * n_cols * 8 / 2**20,
+        )
+        print(json.dumps(_rounded(row)), flush=True)
+        yield row
+    model_path.unlink(missing_ok=True)
+
+
+# -- dev suite ------------------------------------------------------------------
+
+
+def suite_rows(data_dir, methods):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_anomaly import make_split
+
+    for path in sorted(data_dir.glob("*.npz"), key=lambda p: p.stat().st_size):
+        with np.load(path) as archive:
+            X, y = archive["X"].astype(np.float64), archive["y"].astype(int).ravel()
+        X_train, *_ = make_split(X, y, 0)
+        for method in methods:
+            if method == "skvae":
+                model = VAEAnomalyDetector(random_state=0)
+            else:
+                model = pyod_model(method, X.shape[1], 30)
+                model.set_params(epoch_num=30)  # PyOD's default
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _, fit_s = timed(model.fit, X_train)
+            row = dict(
+                section="suite",
+                table=path.stem,
+                rows=len(X_train),
+                cols=X.shape[1],
+                method=method,
+                fit_s=fit_s,
+            )
+            print(json.dumps(_rounded(row)), flush=True)
+            yield row
+
+
+def _rounded(row):
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--sections",
+        nargs="*",
+        default=["hardware", "synthetic", "real", "memory", "suite"],
+    )
+    parser.add_argument(
+        "--rows", nargs="*", type=int, default=[1000, 10_000, 100_000, 1_000_000]
+    )
+    parser.add_argument("--cols", nargs="*", type=int, default=[10, 30, 100])
+    parser.add_argument("--methods", nargs="*", default=[*SKVAE, *PEERS])
+    parser.add_argument("--peer-rows", type=int, default=100_000)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--memory-child", nargs=4, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        task, n_rows, n_cols, model_path = args.memory_child
+        memory_child(task, int(n_rows), int(n_cols), model_path)
+        return
+
+    rows = []
+
+    def keep(new_rows):
+        for row in new_rows:
+            rows.append(row)
+            if args.out:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                pd.DataFrame(rows).to_csv(args.out, index=False)
+
+    rate = matmul_gflops()
+    keep(
+        [
+            dict(
+                section="hardware",
+                method="torch.matmul 4096x4096 float32",
+                gflops=rate,
+                threads=torch.get_num_threads(),
+            )
+        ]
+    )
+    print(f"matmul: {rate:.1f} GFLOP/s on {torch.get_num_threads()} threads")
+    if "synthetic" in args.sections:
+        for n_rows in args.rows:
+            for n_cols in args.cols:
+                X = synthetic_table(n_rows, n_cols)
+                keep(
+                    throughput_rows("synthetic", X, args.methods, rate, args.peer_rows)
+                )
+    if "real" in args.sections:
+        for name in REAL_TABLES:
+            X = real_table(name, args.data)
+            keep(throughput_rows(name, X, args.methods, rate, args.peer_rows))
+    if "memory" in args.sections:
+        workdir = (args.out.parent if args.out else Path.cwd()).resolve()
+        keep(memory_rows(1_000_000, 30, workdir))
+    if "suite" in args.sections:
+        keep(suite_rows(args.data, ["skvae", "pyod_vae"]))
+
+
+if __name__ == "__main__":
+    main()
