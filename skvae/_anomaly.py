@@ -87,6 +87,10 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         (1, 3)
     """
 
+    # Scales that settle fast let large tables train in the 3,000-step budget:
+    # dev-suite ROC-AUC 0.762 at 10x against 0.760 at 1x (benchmarks/RESULTS.md).
+    _scale_lr_factor = 10.0
+
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],

@@ -146,6 +146,13 @@ def fill_doc(n_components_default='"auto"', scaling_default='"standard"'):
 class BaseVAE(BaseEstimator):
     """Shared machinery of the skvae estimators; not for direct use."""
 
+    # How much faster than the weights the numeric columns' Gaussian scales
+    # learn. At 1x they take ~5,000 steps to settle, which keeps the objective
+    # close to a squared error for longer: the transformer's reconstructions and
+    # the augmenter's SDMetrics quality were better so (benchmarks/RESULTS.md,
+    # "Speed"); the detector overrides it.
+    _scale_lr_factor = 1.0
+
     _parameter_constraints: dict = {
         "n_components": [
             Interval(Integral, 1, None, closed="left"),
@@ -312,6 +319,7 @@ class BaseVAE(BaseEstimator):
                 verbose=self.verbose,
                 # "auto" is a budget chosen on purpose; running it out is no news.
                 warn_unconverged=self.max_epochs != "auto",
+                scale_lr_factor=self._scale_lr_factor,
             )
         self.loss_curve_ = history.loss_curve
         self.validation_scores_ = history.validation_scores if n_val else None

@@ -131,13 +131,16 @@ class TabularVAE(nn.Module):
         against each other). ``mask`` (same shape as the result, 1 = observed) zeroes
         the terms of unobserved cells; ``None`` means every cell is observed.
         """
-        x, output = torch.broadcast_tensors(x, output)
+        if x.shape != output.shape:
+            x, output = torch.broadcast_tensors(x, output)
         parts = []
         nn_, nb = self.n_numeric, self.n_binary
         if nn_:
             scale = self.numeric_scale()
             z = (x[..., :nn_] - output[..., :nn_]) / scale
-            parts.append(-0.5 * z.pow(2) - scale.log() - 0.5 * _LOG_2PI)
+            # -z^2/2 - log(scale) - log(2 pi)/2, in one kernel over the rows
+            offset = -scale.log() - 0.5 * _LOG_2PI
+            parts.append(torch.addcmul(offset, z, z, value=-0.5))
         if nb:
             parts.append(
                 -F.binary_cross_entropy_with_logits(
@@ -152,7 +155,7 @@ class TabularVAE(nn.Module):
             onehot = x[..., start : start + size]
             parts.append((F.log_softmax(logits, dim=-1) * onehot).sum(-1, keepdim=True))
             start += size
-        loglik = torch.cat(parts, dim=-1)
+        loglik = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
         if mask is not None:
             loglik = loglik * mask
         return loglik

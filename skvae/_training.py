@@ -13,8 +13,6 @@ from sklearn.exceptions import ConvergenceWarning
 
 __all__ = ["TrainingHistory", "train_vae", "negative_elbo"]
 
-_SCALE_LR_FACTOR = 10.0
-
 
 @dataclass
 class TrainingHistory:
@@ -51,6 +49,7 @@ def train_vae(
     generator=None,
     verbose=0,
     warn_unconverged=True,
+    scale_lr_factor=1.0,
 ):
     """Fit ``module`` on the rows of ``X`` (a tensor already on the module's device).
 
@@ -60,7 +59,9 @@ def train_vae(
     it, the training loss plays that role (as scikit-learn's MLP does). Stopping is
     never considered before ``min_steps`` optimiser steps: tiny tables would
     otherwise stop after a dozen steps. Reaching ``max_epochs`` first warns
-    (``ConvergenceWarning``) when ``warn_unconverged`` is set.
+    (``ConvergenceWarning``) when ``warn_unconverged`` is set. The Gaussian
+    scales of numeric columns learn at ``scale_lr_factor`` times
+    ``learning_rate``.
 
     Returns a :class:`TrainingHistory`. Raises ``FloatingPointError`` if the loss
     becomes NaN or infinite.
@@ -70,17 +71,15 @@ def train_vae(
     # The fused kernel updates each parameter in one pass; the default for-loop
     # implementation dominated the step time of small networks
     # (benchmarks/RESULTS.md, "Speed").
-    # Adam moves a parameter by about its learning rate per step. A numeric
-    # column's log-scale has to travel ~5 units (scale 1 -> 0.01) where weights
-    # travel ~0.1: at the weights' rate it took ~5,000 steps, so large tables
-    # needed 100 epochs. 10x (chosen over 1x and 30x on the ADBench dev suite,
-    # benchmarks/RESULTS.md "Speed") lets them train in a 3,000-step budget.
+    # Adam moves a parameter by about its learning rate per step; a numeric
+    # column's log-scale may have to travel ~5 units (scale 1 -> 0.01) where
+    # weights travel ~0.1. ``scale_lr_factor`` speeds that up.
     scales = [p for name, p in module.named_parameters() if name == "raw_scale"]
     weights = [p for name, p in module.named_parameters() if name != "raw_scale"]
     optimizer = _fastest_adam(
         [
             {"params": weights},
-            {"params": scales, "lr": learning_rate * _SCALE_LR_FACTOR},
+            {"params": scales, "lr": learning_rate * scale_lr_factor},
         ],
         lr=learning_rate,
         weight_decay=weight_decay,
