@@ -56,7 +56,13 @@ SKVAE = {
     "VAETransformer": VAETransformer,
     "VAEAugmenter": VAEAugmenter,
 }
-PEERS = ["pyod_vae", "pyod_vae_matched", "pyod_ae", "pyod_ae_matched"]
+PEERS = [
+    "pyod_vae",
+    "pyod_vae_matched",
+    "pyod_vae_matched_b256",
+    "pyod_ae",
+    "pyod_ae_matched",
+]
 # Rows processed between the two timed fits, at least: enough for a stable time.
 MIN_EXTRA_ROWS = 200_000
 
@@ -192,39 +198,34 @@ def measure_skvae(name, X, y, matmul_rate):
 
 
 def pyod_model(name, n_cols, epochs):
-    """PyOD peers: defaults, or skvae's default architecture ("_matched")."""
+    """PyOD peers at their defaults, or with skvae's architecture.
+
+    ``_matched``: skvae's default layers (64-32 encoder, mirrored decoder, latent
+    size as skvae picks it, ELU, no dropout or batch norm) with PyOD's training
+    defaults (batch 32). ``_matched_b256``: also skvae's batch size (256) and no
+    weight decay, so both libraries do the same arithmetic per epoch.
+    """
+    from pyod.models.auto_encoder import AutoEncoder
+    from pyod.models.vae import VAE
+
     latent = int(np.clip(n_cols // 4, 2, 8))
     common = dict(epoch_num=epochs, random_state=0, verbose=0)
-    matched = dict(
-        batch_size=256,
-        hidden_activation_name="elu",
-        dropout_rate=0.0,
-        optimizer_params={"weight_decay": 0.0},
+    layers = dict(hidden_activation_name="elu", dropout_rate=0.0)
+    same_work = dict(batch_size=256, optimizer_params={"weight_decay": 0.0})
+    vae_layers = dict(
+        encoder_neuron_list=[64, 32], decoder_neuron_list=[32, 64], latent_dim=latent
     )
+    ae_layers = dict(hidden_neuron_list=[64, 32, latent], batch_norm=False)
     if name == "pyod_vae":
-        from pyod.models.vae import VAE
-
         return VAE(**common)
     if name == "pyod_vae_matched":
-        from pyod.models.vae import VAE
-
-        return VAE(
-            encoder_neuron_list=[64, 32],
-            decoder_neuron_list=[32, 64],
-            latent_dim=latent,
-            **matched,
-            **common,
-        )
+        return VAE(**vae_layers, **layers, **common)
+    if name == "pyod_vae_matched_b256":
+        return VAE(**vae_layers, **layers, **same_work, **common)
     if name == "pyod_ae":
-        from pyod.models.auto_encoder import AutoEncoder
-
         return AutoEncoder(**common)
     if name == "pyod_ae_matched":
-        from pyod.models.auto_encoder import AutoEncoder
-
-        return AutoEncoder(
-            hidden_neuron_list=[64, 32, latent], batch_norm=False, **matched, **common
-        )
+        return AutoEncoder(**ae_layers, **layers, **common)
     raise ValueError(name)
 
 

@@ -44,7 +44,13 @@ def throughput_table(frame):
 
 def ratio_table(frame):
     detector = frame[frame.method == DETECTOR]
-    peers = ["pyod_vae", "pyod_vae_matched", "pyod_ae", "pyod_ae_matched"]
+    peers = [
+        "pyod_vae",
+        "pyod_vae_matched",
+        "pyod_vae_matched_b256",
+        "pyod_ae",
+        "pyod_ae_matched",
+    ]
     header = " | ".join(f"{p} train (×) | {p} score (×)" for p in peers)
     lines = [
         f"| table | rows | cols | skvae train | skvae score | {header} |",
