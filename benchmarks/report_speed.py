@@ -34,7 +34,7 @@ def throughput_table(frame):
     ]
     for row in skvae.itertuples():
         lines.append(
-            f"| {row.table} | {row.rows:,} | {row.cols} | {row.method} "
+            f"| {row.table} | {int(row.rows):,} | {int(row.cols)} | {row.method} "
             f"| {row.train_rows_epochs_per_s:,.0f} | {row.score_rows_per_s:,.0f} "
             f"| {100 * row.train_share_of_matmul:.1f} "
             f"| {100 * row.score_share_of_matmul:.1f} |"
@@ -66,7 +66,7 @@ def ratio_table(frame):
                 rate = peer_rate(frame, row.table, row.rows, row.cols, peer, column)
                 cells.append(f"{rate:,.0f} ({own / rate:.1f}×)")
         lines.append(
-            f"| {row.table} | {row.rows:,} | {row.cols} "
+            f"| {row.table} | {int(row.rows):,} | {int(row.cols)} "
             f"| {row.train_rows_epochs_per_s:,.0f} | {row.score_rows_per_s:,.0f} | "
             + " | ".join(cells)
             + " |"
@@ -90,7 +90,7 @@ def main():
     memory = frame[frame.section == "memory"]
     for row in memory.itertuples():
         print(
-            f"- {row.method} on {row.rows:,} x {row.cols}: peak "
+            f"- {row.method} on {int(row.rows):,} x {int(row.cols)}: peak "
             f"{row.peak_mib_above_input:,.0f} MiB above the start "
             f"(input array {row.input_mib:,.0f} MiB)"
         )
@@ -102,7 +102,7 @@ def main():
             print(f"- dev suite, seed-0 splits, total fit: {method} {total:,.1f} s")
         if {"skvae", "pyod_vae"} <= set(totals.index):
             print(f"- ratio PyOD VAE / skvae: {totals.pyod_vae / totals.skvae:.1f}×")
-        wide = suite.pivot_table(
+        wide = suite.assign(rows=suite.rows.astype(int)).pivot_table(
             index=["table", "rows"], columns="method", values="fit_s"
         )
         wide["pyod_vae / skvae"] = wide.get("pyod_vae") / wide.get("skvae")

@@ -10,16 +10,22 @@ import skvae._threads
 from skvae import VAEAnomalyDetector
 
 
-def _fit_recording_threads(X):
-    """Fit a detector; return torch's thread count during training and OS threads."""
-    seen = []
+def _recording_train_vae(seen):
+    """skvae's train_vae, noting torch's thread count as each fit starts training."""
     train_vae = skvae._base.train_vae
 
     def recording(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return train_vae(*args, **kwargs)
 
-    skvae._base.train_vae = recording
+    return recording
+
+
+def _fit_recording_threads(X):
+    """Fit a detector; return torch's thread count in training and new OS threads."""
+    seen = []
+    train_vae = skvae._base.train_vae
+    skvae._base.train_vae = _recording_train_vae(seen)
     before = len(os.listdir("/proc/self/task"))
     try:
         VAEAnomalyDetector(max_epochs=3, random_state=0).fit(X)
@@ -48,13 +54,7 @@ def test_threads_are_capped_at_the_usable_cpus_and_restored(cancer, monkeypatch)
     try:
         monkeypatch.setattr(skvae._threads.joblib, "cpu_count", lambda: 1)
         seen = []
-        train_vae = skvae._base.train_vae
-
-        def recording(*args, **kwargs):
-            seen.append(torch.get_num_threads())
-            return train_vae(*args, **kwargs)
-
-        monkeypatch.setattr(skvae._base, "train_vae", recording)
+        monkeypatch.setattr(skvae._base, "train_vae", _recording_train_vae(seen))
         detector = VAEAnomalyDetector(max_epochs=2, random_state=0).fit(X)
         assert seen == [1]
         assert torch.get_num_threads() == 2
