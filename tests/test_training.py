@@ -106,3 +106,31 @@ def test_the_auto_budget_runs_out_without_a_convergence_warning(seed):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         VAEAnomalyDetector(random_state=seed).fit(X)  # max_epochs="auto"
+
+
+def test_scale_lr_factor_lets_the_gaussian_scales_settle_sooner(cancer, seed):
+    shrunk = {}
+    for factor in (1.0, 10.0):
+        module, X = _module_and_data(cancer, seed)
+        train_vae(
+            module,
+            X,
+            max_epochs=60,
+            scale_lr_factor=factor,
+            generator=torch.Generator().manual_seed(seed),
+            warn_unconverged=False,
+        )
+        # the cancer columns are predictable from each other: scales fall below 1
+        with torch.no_grad():
+            shrunk[factor] = (1 - module.numeric_scale()).mean().item()
+    assert shrunk[10.0] > shrunk[1.0] + 0.2
+
+
+def test_auto_budget_caps_the_optimiser_steps(cancer, seed, monkeypatch):
+    import skvae._base
+
+    monkeypatch.setattr(skvae._base, "_MAX_STEPS_AUTO", 40)
+    monkeypatch.setattr(skvae._base, "_MIN_STEPS_AUTO", 10)
+    X = np.tile(cancer[0], (4, 1))  # 2,276 rows: 8 steps of 256 per epoch
+    detector = VAEAnomalyDetector(random_state=seed).fit(X)
+    assert detector.n_iter_ == 5  # ceil(40 / 8): the budget, not 100 epochs
