@@ -355,8 +355,7 @@ def suite_rows(data_dir, methods):
             if method == "skvae":
                 model = VAEAnomalyDetector(random_state=0)
             else:
-                model = pyod_model(method, X.shape[1], 30)
-                model.set_params(epoch_num=30)  # PyOD's default
+                model = pyod_model(method, X.shape[1], 30)  # PyOD's default epochs
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 _, fit_s = timed(model.fit, X_train)

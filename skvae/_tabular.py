@@ -70,8 +70,7 @@ class TabularEncoder:
             )
         self.is_dataframe_ = isinstance(X, pd.DataFrame)
         frame = _as_frame(X)
-        if frame.shape[0] == 0:
-            raise ValueError("Found an empty table (0 rows); at least 1 is needed.")
+        _check_not_empty(frame.shape[0])
         if frame.shape[1] == 0:
             raise ValueError("Found a table with 0 columns; at least 1 is needed.")
         self.columns_ = [_infer_schema(name, frame[name]) for name in frame.columns]
@@ -131,15 +130,13 @@ class TabularEncoder:
             # The common case, without a DataFrame per call: inference encodes in
             # chunks and the per-column path cost as much as the network's pass.
             values = np.asarray(X, dtype=np.float64)
-            if values.shape[0] == 0:
-                raise ValueError("Found an empty table (0 rows); at least 1 is needed.")
+            _check_not_empty(values.shape[0])
             if not np.isfinite(values).all():
                 for j, column in enumerate(self.columns_):
                     _check_finite(column.name, values[:, j])
             return self._scale(values).astype(np.float32)
         frame = _as_frame(X)
-        if frame.shape[0] == 0:
-            raise ValueError("Found an empty table (0 rows); at least 1 is needed.")
+        _check_not_empty(frame.shape[0])
         if self.is_dataframe_:
             names = [c.name for c in self.columns_]
             if list(frame.columns) != names:
@@ -172,7 +169,6 @@ class TabularEncoder:
     def _all_numeric_array(self, X):
         return (
             not self.is_dataframe_
-            and not isinstance(X, pd.DataFrame)
             and self.n_numeric_ == len(self.columns_)
             and isinstance(X, np.ndarray)
             and X.ndim == 2
@@ -305,6 +301,11 @@ def _sorted_levels(values):
         return sorted(values)
     except TypeError:
         return sorted(values, key=lambda v: (type(v).__name__, str(v)))
+
+
+def _check_not_empty(n_rows):
+    if n_rows == 0:
+        raise ValueError("Found an empty table (0 rows); at least 1 is needed.")
 
 
 def _check_finite(name, values):
