@@ -20,6 +20,9 @@ ACTIVATIONS = {
 }
 
 _LOG_2PI = math.log(2.0 * math.pi)
+_LOG_2 = math.log(2.0)
+# Half-bin / scale below which the binned likelihood is the midpoint rule.
+_NARROW_BIN = 1e-3
 
 
 def _mlp(sizes, activation, dropout):
@@ -35,6 +38,31 @@ def _mlp(sizes, activation, dropout):
 def gaussian_kl(mu, logvar):
     """KL(N(mu, exp(logvar)) || N(0, I)) per row, summed over latent dimensions."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=-1)
+
+
+def _binned_gaussian(z, log_density, half_bin, scale):
+    """Log-probability of the bins ``x +- half_bin`` under the columns' Gaussians.
+
+    ``z`` is the standardised value ``(x - mean) / scale`` and ``log_density`` its
+    log-density, for columns whose bins have the half-widths ``half_bin > 0``.
+    """
+    half_width = half_bin / scale
+    # Reflect into the left tail, where log_ndtr is accurate, and take
+    # log(Phi(u) - Phi(l)) = log Phi(u) + log(1 - exp(log Phi(l) - log Phi(u))).
+    centre = -z.abs()
+    upper = torch.special.log_ndtr(centre + half_width)
+    gap = (torch.special.log_ndtr(centre - half_width) - upper).clamp(max=-1e-12)
+    # Each branch is clamped into its own domain so that the one torch.where
+    # drops has a finite gradient too.
+    log1mexp = torch.where(
+        gap > -_LOG_2,
+        torch.log(-torch.expm1(gap.clamp(min=-_LOG_2))),
+        torch.log1p(-gap.clamp(max=-_LOG_2).exp()),
+    )
+    # Bins much narrower than the scale: the two CDFs agree to float precision,
+    # so the midpoint rule (density times the bin's width) is the better value.
+    midpoint = log_density + torch.log(2.0 * half_bin)
+    return torch.where(half_width < _NARROW_BIN, midpoint, upper + log1mexp)
 
 
 class TabularVAE(nn.Module):
@@ -64,6 +92,12 @@ class TabularVAE(nn.Module):
     min_scale : float, default=1e-2
         Floor on the Gaussian scale of numeric columns, in scaled units; without it a
         column the decoder predicts well gets an unbounded density.
+    numeric_half_bins : sequence of float or None, default=None
+        Half the spacing of the grid each numeric column's values lie on (counts,
+        ratings, 0/1 flags), in scaled units; 0 for a continuous column. A column
+        with a grid is scored with the Gaussian's probability of its bin,
+        ``x +- half_bin``, instead of its density, so its log-likelihood is at most
+        0 and a repeated exact value cannot earn an ever-growing density.
     """
 
     def __init__(
@@ -77,6 +111,7 @@ class TabularVAE(nn.Module):
         dropout=0.0,
         n_conditions=0,
         min_scale=1e-2,
+        numeric_half_bins=None,
     ):
         super().__init__()
         self.n_numeric = int(n_numeric)
@@ -102,6 +137,22 @@ class TabularVAE(nn.Module):
         # Softplus keeps the scale positive with a gradient that does not vanish as
         # the scale shrinks; 0.5413 = softplus^-1(1) starts every column at unit scale.
         self.raw_scale = nn.Parameter(torch.full((self.n_numeric,), 0.5413))
+        half_bins = torch.zeros(self.n_numeric)
+        if numeric_half_bins is not None:
+            half_bins = torch.as_tensor(numeric_half_bins, dtype=torch.float32)
+        if half_bins.shape != (self.n_numeric,) or (half_bins < 0).any():
+            raise ValueError(
+                f"numeric_half_bins needs {self.n_numeric} values >= 0, got "
+                f"{numeric_half_bins!r}."
+            )
+        # Bins narrower than a thousandth of the smallest scale always take the
+        # midpoint rule, a constant log-width; only wider ones need the CDFs.
+        narrow = (half_bins > 0) & (half_bins < _NARROW_BIN * self.min_scale)
+        log_width = torch.where(narrow, (2.0 * half_bins).log(), 0.0)
+        binned = torch.nonzero(half_bins >= _NARROW_BIN * self.min_scale).ravel()
+        self.register_buffer("log_bin_width", log_width, persistent=False)
+        self.register_buffer("binned_columns", binned, persistent=False)
+        self.register_buffer("half_bin", half_bins[binned], persistent=False)
 
     # -- building blocks ---------------------------------------------------------
 
@@ -139,8 +190,15 @@ class TabularVAE(nn.Module):
             scale = self.numeric_scale()
             z = (x[..., :nn_] - output[..., :nn_]) / scale
             # -z^2/2 - log(scale) - log(2 pi)/2, in one kernel over the rows
-            offset = -scale.log() - 0.5 * _LOG_2PI
-            parts.append(torch.addcmul(offset, z, z, value=-0.5))
+            offset = self.log_bin_width - scale.log() - 0.5 * _LOG_2PI
+            density = torch.addcmul(offset, z, z, value=-0.5)
+            if len(self.binned_columns):
+                cols = self.binned_columns
+                binned = _binned_gaussian(
+                    z[..., cols], density[..., cols], self.half_bin, scale[cols]
+                )
+                density = density.index_copy(-1, cols, binned)
+            parts.append(density)
         if nb:
             parts.append(
                 -F.binary_cross_entropy_with_logits(

@@ -125,3 +125,47 @@ def test_condition_widens_encoder_and_decoder(seed):
     assert module.sample(
         5, condition=torch.tensor([[0.0, 1.0]]).expand(5, 2)
     ).shape == (5, 6)
+
+
+def test_binned_gaussian_matches_the_cdf_difference(seed):
+    # Column 0 lies on a grid of step 1 (half-bin 0.5); column 1 is continuous.
+    module = tiny_module(seed, numeric_half_bins=[0.5, 0.0])
+    output = torch.randn(3, 6, generator=torch.Generator().manual_seed(seed))
+    loglik = module.log_likelihood(X3, output)
+    normal = Normal(output[:, 0].double(), module.numeric_scale()[0].double())
+    x = X3[:, 0].double()
+    expected = torch.log(normal.cdf(x + 0.5) - normal.cdf(x - 0.5))
+    torch.testing.assert_close(loglik[:, 0].double(), expected, rtol=1e-5, atol=1e-6)
+    continuous = Normal(output[:, 1], module.numeric_scale()[1]).log_prob(X3[:, 1])
+    torch.testing.assert_close(loglik[:, 1], continuous)
+
+
+def test_binned_log_likelihood_is_bounded_and_finite_far_out():
+    module = TabularVAE(1, 0, [], 1, (4,), numeric_half_bins=[0.5])
+    with torch.no_grad():
+        module.raw_scale.fill_(-20.0)  # the scale at its floor
+    x = torch.tensor([[0.0], [1.0], [40.0], [1e4]])
+    mean = torch.zeros(4, 1, requires_grad=True)
+    loglik = module.log_likelihood(x, mean)
+    # A bin's probability is at most 1, however small the scale.
+    assert loglik[0].item() <= 0.0 and loglik[0].item() == pytest.approx(0.0)
+    assert torch.isfinite(loglik).all()
+    # Far in the tail it follows the Gaussian's quadratic fall-off.
+    assert loglik[3].item() < loglik[2].item() < loglik[1].item() < 0.0
+    loglik.sum().backward()
+    assert torch.isfinite(mean.grad).all()
+
+
+def test_narrow_bins_use_the_density_times_the_width():
+    width = 1e-6
+    module = TabularVAE(1, 0, [], 1, (4,), numeric_half_bins=[width / 2])
+    x, mean = torch.tensor([[0.7]]), torch.tensor([[0.2]])
+    density = Normal(0.2, module.numeric_scale()[0]).log_prob(torch.tensor(0.7))
+    expected = density + math.log(width)
+    assert module.log_likelihood(x, mean).item() == pytest.approx(expected.item())
+
+
+@pytest.mark.parametrize("half_bins", [[0.5], [0.5, -1.0, 0.0]])
+def test_half_bins_are_checked(half_bins):
+    with pytest.raises(ValueError, match="numeric_half_bins needs 3 values >= 0"):
+        TabularVAE(3, 0, [], 1, (4,), numeric_half_bins=half_bins)

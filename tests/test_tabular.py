@@ -119,3 +119,49 @@ def test_two_level_strings_are_binary_and_come_back():
     assert encoder.columns_[1].kind == "binary"
     back = encoder.inverse_transform(encoder.transform(frame))
     assert back["answer"].tolist() == ["no", "yes", "no", "no"]
+
+
+@pytest.mark.parametrize(
+    "values, step",
+    [
+        ([3, 0, 7, 1, 1], 1.0),  # counts
+        ([0.5, 2.0, 1.0, 0.5], 0.5),  # half points
+        ([0.1, 0.3, 0.7, 0.3], 0.2),  # a grid offset from 0, float rounding
+        ([0.0, 1.0, 0.0], 0.0),  # two values: a flag, kept continuous
+        ([2.0, 2.0], 0.0),  # constant
+        ([0.0, 1.0, 2.5], 0.0),  # no common grid
+    ],
+)
+def test_grid_step_of_numeric_columns(values, step):
+    encoder = TabularEncoder().fit(pd.DataFrame({"x": values}))
+    assert encoder.columns_[0].step == pytest.approx(step)
+
+
+def test_measurement_precision_gives_narrow_bins(cancer):
+    # Measurements recorded to 3-6 decimals lie on a grid too, of bins far
+    # narrower than the columns' spread (and than the network's scale floor).
+    encoder = TabularEncoder().fit(cancer[0])
+    assert encoder.columns_[0].step == pytest.approx(0.001)
+    assert encoder.half_bins_.max() < 0.01
+
+
+@pytest.mark.parametrize("scaling", ["standard", "robust", "none"])
+def test_half_bins_are_half_the_grid_step_in_scaled_units(wine_mixed, scaling):
+    encoder = TabularEncoder(scaling=scaling).fit(wine_mixed)
+    half_bins = dict(zip(encoder.numeric_index_, encoder.half_bins_, strict=True))
+    names = [c.name for c in encoder.columns_]
+    magnesium = names.index("magnesium")
+    scaled = encoder.transform(wine_mixed.iloc[:2].assign(magnesium=[100, 101]))
+    one_step = (
+        scaled[1, encoder.numeric_index_.index(magnesium)]
+        - scaled[0, encoder.numeric_index_.index(magnesium)]
+    )
+    assert 2 * half_bins[magnesium] == pytest.approx(one_step, rel=1e-5)
+    assert half_bins[names.index("proline")] > 0  # whole numbers too
+    # alcohol is recorded to two decimals
+    assert encoder.columns_[names.index("alcohol")].step == pytest.approx(0.01)
+
+
+def test_quantile_scaling_has_no_bins(wine_mixed):
+    encoder = TabularEncoder(scaling="quantile").fit(wine_mixed)
+    assert not encoder.half_bins_.any()
