@@ -27,8 +27,10 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         The VAE learns the distribution of the training rows (numeric, boolean and
         categorical columns, each with its own likelihood). A row's score is a lower
         bound on its log-likelihood under the model: rows the model finds improbable are
-        anomalies. The training data may hold anomalies; early stopping on held-out rows
-        and a small latent space keep the model from learning them.
+        anomalies. The training data may hold anomalies; trimming the most
+        improbable rows of each batch out of the gradient (``trim_fraction``), early
+        stopping on held-out rows and a small latent space keep the model from
+        learning them.
 
         Parameters
         ----------
@@ -37,6 +39,14 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             (0, 0.5] is the share of training rows to flag as anomalies. ``"auto"``
             flags rows below the lower Tukey fence of the training scores,
             ``Q1 - 1.5 * (Q3 - Q1)``, so the share flagged follows the data.
+
+        trim_fraction : float, default=0.03
+            Largest share of each training batch left out of the gradient, so
+            that the model does not learn the anomalies hidden among the training
+            rows. After a warm-up (10 epochs and 200 steps) a row is left out
+            when its loss is more than 3 scaled median absolute deviations above
+            the batch's median and among the ``trim_fraction`` highest. 0 trains
+            on every row.
 
         importance_samples : int, default=0
             0 scores a row with the ELBO at the posterior mean (deterministic).
@@ -64,6 +74,13 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         between rows of one model, not between models fitted with different scalings.
         ``explain`` splits the likelihood part of the score by input column.
 
+        A numeric column whose training values lie on a grid of three or more
+        values (counts, ratings, whole numbers) is scored by the probability its
+        Gaussian gives the value's bin, ``x +- step / 2``, instead of a density:
+        its log-likelihood is at most 0, so a value shared by many rows cannot
+        earn an ever larger reward as the learned scale shrinks. Columns of two
+        values keep the density (measured: binned, they ranked anomalies worse).
+
         References
         ----------
         Kingma, D. P. and Welling, M. (2014). Auto-Encoding Variational Bayes. ICLR.
@@ -73,6 +90,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
 
         Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance Weighted
         Autoencoders. ICLR.
+
+        Zhou, C. and Paffenroth, R. C. (2017). Anomaly Detection with Robust Deep
+        Autoencoders. KDD.
 
         Examples
         --------
@@ -90,10 +110,14 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     # Scales that settle fast let large tables train in the 3,000-step budget:
     # dev-suite ROC-AUC 0.762 at 10x against 0.760 at 1x (benchmarks/RESULTS.md).
     _scale_lr_factor = 10.0
+    # Counts and ratings scored by their bins' probability: dev-suite ROC-AUC
+    # 0.7570 -> 0.7603 and 0.7670 -> 0.7702 on the two halves, AP up on both.
+    _bin_grid_columns = True
 
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
         "importance_samples": [Interval(Integral, 0, None, closed="left")],
     }
 
@@ -101,6 +125,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         self,
         *,
         contamination="auto",
+        trim_fraction=0.03,
         importance_samples=0,
         n_components="auto",
         hidden_layer_sizes="auto",
@@ -140,6 +165,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             verbose=verbose,
         )
         self.contamination = contamination
+        self.trim_fraction = trim_fraction
         self.importance_samples = importance_samples
 
     @fit_context(prefer_skip_nested_validation=True)
@@ -160,7 +186,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         self : object
             Fitted estimator.
         """
-        data = self._fit_vae(X)
+        data = self._fit_vae(X, trim_fraction=self.trim_fraction)
         self._iw_eps = None
         if self.importance_samples:
             rng = np.random.RandomState(self._seed)

@@ -153,6 +153,12 @@ class BaseVAE(BaseEstimator):
     # "Speed"); the detector overrides it.
     _scale_lr_factor = 1.0
 
+    # Whether numeric columns on a grid (counts, ratings) are scored by the
+    # probability of their bin instead of a density (TabularEncoder.half_bins_).
+    # Measured for the detector only so far (benchmarks/RESULTS.md); the
+    # transformer and the augmenter keep densities until their benchmarks say.
+    _bin_grid_columns = False
+
     _parameter_constraints: dict = {
         "n_components": [
             Interval(Integral, 1, None, closed="left"),
@@ -251,11 +257,12 @@ class BaseVAE(BaseEstimator):
 
     # -- fitting -----------------------------------------------------------------
 
-    def _fit_vae(self, X, condition=None, n_conditions=0):
+    def _fit_vae(self, X, condition=None, n_conditions=0, trim_fraction=0.0):
         """Fit the encoder and the network on ``X``; return the encoded data.
 
         ``condition`` is an optional one-hot float array ``(n_samples,
-        n_conditions)`` given to both encoder and decoder.
+        n_conditions)`` given to both encoder and decoder; ``trim_fraction`` is
+        passed to :func:`~skvae._training.train_vae`.
         """
         data = self._encode(X, reset=True)
         self._device = _resolve_device(self.device)
@@ -273,6 +280,9 @@ class BaseVAE(BaseEstimator):
             activation=self.activation,
             dropout=self.dropout,
             n_conditions=n_conditions,
+            numeric_half_bins=(
+                encoder.half_bins_.tolist() if self._bin_grid_columns else None
+            ),
         )
         n_val = (
             math.floor(self.validation_fraction * n_rows) if self.early_stopping else 0
@@ -320,6 +330,7 @@ class BaseVAE(BaseEstimator):
                 # "auto" is a budget chosen on purpose; running it out is no news.
                 warn_unconverged=self.max_epochs != "auto",
                 scale_lr_factor=self._scale_lr_factor,
+                trim_fraction=trim_fraction,
             )
         self.loss_curve_ = history.loss_curve
         self.validation_scores_ = history.validation_scores if n_val else None

@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.metrics import roc_auc_score
 
 from skvae import VAEAnomalyDetector
@@ -152,3 +153,44 @@ def test_cuda_unavailable_is_a_clear_error(demo):
         VAEAnomalyDetector(device="cuda", max_epochs=1).fit(demo[0])
     with pytest.raises(ValueError, match="device must be"):
         VAEAnomalyDetector(device="tpu-ish", max_epochs=1).fit(demo[0])
+
+
+def test_counts_are_scored_by_the_probability_of_their_bin(seed):
+    rng = np.random.RandomState(seed)
+    frame = pd.DataFrame(
+        {
+            # 60% zeros and small counts: a Gaussian density would reward the spike
+            "visits": np.where(rng.rand(300) < 0.6, 0, rng.poisson(3.0, 300)),
+            "amount": rng.lognormal(size=300),
+        }
+    )
+    detector = VAEAnomalyDetector(max_epochs=40, random_state=seed).fit(frame)
+    assert detector.module_.half_bin.numel() == 1  # visits only
+    x = torch.as_tensor(detector._encoder.transform(frame))
+    with torch.no_grad():
+        loglik, _ = detector.module_(x, sample=False)
+    # A bin's probability is at most 1: no count earns an unbounded density.
+    assert (loglik[:, 0] <= 0).all()
+    # An unseen count far out scores as an anomaly, a common one does not.
+    probe = pd.DataFrame({"visits": [0, 40], "amount": [1.0, 1.0]})
+    assert detector.predict(probe).tolist() == [1, -1]
+
+
+@pytest.mark.parametrize("trim_fraction", [0.0, 0.1])
+def test_trim_fraction_reaches_the_training_loop(demo, trim_fraction, monkeypatch):
+    from skvae import _training
+
+    seen = []
+    original = _training.negative_elbo
+
+    def spy(*args, trim_fraction=0.0, sample=True, **kwargs):
+        if sample:  # a training step, not the validation loss
+            seen.append(trim_fraction)
+        return original(*args, trim_fraction=trim_fraction, sample=sample, **kwargs)
+
+    monkeypatch.setattr(_training, "negative_elbo", spy)
+    X, _ = demo
+    params = {**FAST, "max_epochs": 50, "n_iter_no_change": 50}
+    VAEAnomalyDetector(trim_fraction=trim_fraction, random_state=0, **params).fit(X)
+    # no trimming during the warm-up (10 epochs, 200 steps), the share after it
+    assert seen[0] == 0.0 and seen[-1] == trim_fraction

@@ -5,7 +5,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skvae import VAEAnomalyDetector
 from skvae._network import TabularVAE
-from skvae._training import evaluate_loss, train_vae
+from skvae._training import evaluate_loss, train_vae, trimmed_rows
 
 
 def _module_and_data(cancer, seed):
@@ -134,3 +134,41 @@ def test_auto_budget_caps_the_optimiser_steps(cancer, seed, monkeypatch):
     X = np.tile(cancer[0], (4, 1))  # 2,276 rows: 8 steps of 256 per epoch
     detector = VAEAnomalyDetector(random_state=seed).fit(X)
     assert detector.n_iter_ == 5  # ceil(40 / 8): the budget, not 100 epochs
+
+
+def test_trimmed_rows_marks_outlying_losses_up_to_the_share():
+    loss = torch.cat([torch.linspace(10.0, 11.0, 96), torch.tensor([50.0, 60, 70, 80])])
+    # four outliers, but at most 3% of 100 rows are trimmed: the three highest
+    trimmed = trimmed_rows(loss, 0.03)
+    assert trimmed.tolist() == [False] * 97 + [True] * 3
+    assert trimmed_rows(loss, 0.10).sum() == 4
+    # a batch without outlying losses loses nothing, whatever the share
+    assert not trimmed_rows(torch.linspace(10.0, 11.0, 100), 0.5).any()
+
+
+def test_trimming_keeps_injected_outliers_out_of_the_model(seed):
+    rng = np.random.RandomState(seed)
+    inliers = rng.normal(size=(485, 4))
+    outliers = rng.normal(loc=[6.0, -6.0, 6.0, -6.0], scale=0.1, size=(15, 4))
+    X = torch.from_numpy(np.vstack([inliers, outliers]).astype(np.float32))
+    losses = {}
+    for fraction in (0.0, 0.05):
+        torch.manual_seed(seed)
+        module = TabularVAE(4, 0, [], 2, (32,))
+        train_vae(
+            module,
+            X,
+            max_epochs=120,
+            batch_size=100,
+            learning_rate=3e-3,
+            n_iter_no_change=120,
+            trim_fraction=fraction,
+            generator=torch.Generator().manual_seed(seed),
+        )
+        # the outliers' loss relative to the inliers'
+        losses[fraction] = evaluate_loss(module, X[485:]) - evaluate_loss(
+            module, X[:485]
+        )
+    # Untrimmed, the model learns the tight cluster as a mode of its own;
+    # trimmed, it stays improbable.
+    assert losses[0.05] > 3 * losses[0.0]
