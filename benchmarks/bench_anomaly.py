@@ -65,6 +65,18 @@ def peer(name, seed):
         from pyod.models.auto_encoder import AutoEncoder
 
         return AutoEncoder(random_state=seed, verbose=0)
+    if name == "knn":
+        from pyod.models.knn import KNN
+
+        return KNN()
+    if name == "mcd":
+        from pyod.models.mcd import MCD
+
+        return MCD(random_state=seed)
+    if name == "lof":
+        from sklearn.neighbors import LocalOutlierFactor
+
+        return LocalOutlierFactor(novelty=True)
     raise ValueError(name)
 
 
@@ -78,9 +90,20 @@ def anomaly_scores(model, X):
 def run_one(method, X_train, X_test, y_test, seed, params):
     model = skvae_detector(seed, **params) if method == "skvae" else peer(method, seed)
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(X_train)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X_train)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        # MCD cannot fit tables with more columns than rows (or a singular
+        # covariance): the protocol reports it as failed there.
+        return dict(
+            roc_auc=np.nan,
+            avg_precision=np.nan,
+            fit_s=time.perf_counter() - start,
+            score_s=np.nan,
+            status=f"failed: {type(exc).__name__}",
+        )
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
     scores = anomaly_scores(model, X_test)
@@ -110,7 +133,17 @@ def main():
     parser.add_argument(
         "--methods",
         nargs="*",
-        default=["skvae", "iforest", "ecod", "pyod_pca", "pyod_vae", "pyod_ae"],
+        default=[
+            "skvae",
+            "iforest",
+            "ecod",
+            "pyod_pca",
+            "pyod_vae",
+            "pyod_ae",
+            "knn",
+            "mcd",
+            "lof",
+        ],
     )
     parser.add_argument(
         "--param",

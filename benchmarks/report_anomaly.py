@@ -4,6 +4,9 @@ Usage::
 
     python benchmarks/report_anomaly.py \\
         benchmarks/results/anomaly_A.csv benchmarks/results/anomaly_B.csv
+
+Each CSV is one half of the dev suite (alternate datasets sorted by size); the
+halves table compares skvae with each peer on the tables where that peer ran.
 """
 
 import argparse
@@ -18,6 +21,9 @@ NAMES = {
     "pyod_pca": "PyOD PCA",
     "pyod_vae": "PyOD VAE",
     "pyod_ae": "PyOD AutoEncoder",
+    "knn": "PyOD KNN",
+    "mcd": "PyOD MCD",
+    "lof": "LOF",
 }
 
 
@@ -25,7 +31,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("csv", nargs="+", type=Path)
     args = parser.parse_args()
-    frame = pd.concat([pd.read_csv(p) for p in args.csv], ignore_index=True)
+    frame = pd.concat(
+        [pd.read_csv(p).assign(half=p.stem) for p in args.csv], ignore_index=True
+    )
     methods = [m for m in NAMES if m in set(frame.method)]
     per_dataset = frame.groupby(["dataset", "method"])[
         ["roc_auc", "avg_precision", "fit_s", "score_s"]
@@ -54,6 +62,8 @@ def main():
             f"{ranks[m]:.2f} | {fit[m].median():.2f} | {totals.loc[m, 'fit_s']:.0f} | "
             f"{totals.loc[m, 'score_s']:.1f} | {failures.get(m, 0)} |"
         )
+
+    print_halves(frame, methods)
 
     print(
         "\nROC-AUC per dataset (mean over seeds; skvae's rank among the methods in"
@@ -100,6 +110,35 @@ def main():
             + " | ".join(f"{fit.loc[name, m]:.2f}" for m in methods)
             + f" | {ratio:.2f} |"
         )
+
+
+def print_halves(frame, methods):
+    """Means per half, paired: skvae over the same tables as each peer."""
+    print(
+        "\nPer half of the suite (paired: skvae's mean over the tables where the "
+        "peer ran; Δ = skvae − peer):\n"
+    )
+    print(
+        "| half | method | tables | ROC-AUC | skvae ROC-AUC | Δ | AP | skvae AP | Δ |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    per = frame.groupby(["half", "dataset", "method"])[
+        ["roc_auc", "avg_precision"]
+    ].mean()
+    for half in sorted(frame.half.unique()):
+        table = per.loc[half]
+        for m in methods:
+            if m == "skvae":
+                continue
+            both = table.unstack("method")
+            ran = both["roc_auc"][m].notna()
+            a, s = both["roc_auc"][ran], both["avg_precision"][ran]
+            print(
+                f"| {half} | {NAMES[m]} | {int(ran.sum())} | {a[m].mean():.4f} | "
+                f"{a['skvae'].mean():.4f} | {a['skvae'].mean() - a[m].mean():+.4f} | "
+                f"{s[m].mean():.4f} | {s['skvae'].mean():.4f} | "
+                f"{s['skvae'].mean() - s[m].mean():+.4f} |"
+            )
 
 
 if __name__ == "__main__":
