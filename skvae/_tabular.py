@@ -31,7 +31,8 @@ class ColumnSchema:
         Training range of a numeric column.
     step : float
         Spacing of the grid a numeric column's training values lie on (1 for
-        counts, 0.5 for half points, the gap of a 0/1 flag), 0 if they lie on none.
+        counts, 0.5 for half points), 0 if they lie on none or take fewer than
+        three values.
     """
 
     name: object
