@@ -46,7 +46,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             rows. After a warm-up (10 epochs and 200 steps) a row is left out
             when its loss is more than 3 scaled median absolute deviations above
             the batch's median and among the ``trim_fraction`` highest. 0 trains
-            on every row.
+            on every row. ``loss_curve_`` then averages the rows kept.
 
         importance_samples : int, default=0
             0 scores a row with the ELBO at the posterior mean (deterministic).
