@@ -126,11 +126,10 @@ def print_halves(frame, methods):
         ["roc_auc", "avg_precision"]
     ].mean()
     for half in sorted(frame.half.unique()):
-        table = per.loc[half]
+        both = per.loc[half].unstack("method")
         for m in methods:
             if m == "skvae":
                 continue
-            both = table.unstack("method")
             ran = both["roc_auc"][m].notna()
             a, s = both["roc_auc"][ran], both["avg_precision"][ran]
             print(
