@@ -15,9 +15,13 @@ from skvae._base import BaseVAE, fill_doc, fit_context
 
 __all__ = ["VAEAnomalyDetector"]
 
-_EXPLAIN_BASELINE_ROWS = 2000
-# explain() runs one pass per column: bound rows x columns per chunk.
-_EXPLAIN_CHUNK_CELLS = 65536
+# The explanation baseline is a median over training rows, computed in fit: at
+# most 2,000 rows, fewer on wide tables (its cost per row grows with the width),
+# but never under 256.
+_EXPLAIN_BASELINE_ROWS = (256, 2000)
+_EXPLAIN_BASELINE_CELLS = 2**17
+# explain() holds a (rows, encoded width, layer width) tensor: bound its size.
+_EXPLAIN_CHUNK_FLOATS = 2**22
 
 
 @fill_doc(scaling_default='"robust"')
@@ -197,7 +201,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         # Contributions are reported relative to a typical training row, so a wide
         # numeric column and a 20-level categorical one read alike; a subsample
         # bounds the cost of this at fit time.
-        sample = data[:_EXPLAIN_BASELINE_ROWS]
+        fewest, most = _EXPLAIN_BASELINE_ROWS
+        n_rows = _EXPLAIN_BASELINE_CELLS // self.module_.n_features
+        sample = data[: int(np.clip(n_rows, fewest, most))]
         self._column_baseline = np.median(self._column_loglik(sample), axis=0)
         scores = self._score_encoded(data)
         if self.contamination == "auto":
@@ -264,8 +270,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         To score column ``j`` the row is encoded with ``j`` replaced by its training
         mean, so an odd value cannot pull the latent code towards itself and hide,
         and ``j``'s actual value is scored under the decoder from there. A
-        categorical column counts once, whatever its number of levels. This costs
-        one network pass per column.
+        categorical column counts once, whatever its number of levels. The cost
+        per row grows linearly with the number of columns (about one network pass
+        per column, after the first layer).
 
         Parameters
         ----------
@@ -290,12 +297,14 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         return contributions
 
     def _column_loglik(self, data):
+        module = self.module_
         baseline = torch.as_tensor(self._encoded_mean, device=self._device)
-        n_variables = self.module_.n_variables
+        hidden = self._module_kwargs["hidden_layer_sizes"]
+        widest = max([2 * module.n_components, *hidden])
         return self._run_chunked(
-            lambda x: self.module_.conditional_log_likelihood(x, baseline),
+            lambda x: module.conditional_log_likelihood(x, baseline),
             data,
-            chunk_rows=max(1, _EXPLAIN_CHUNK_CELLS // n_variables),
+            chunk_rows=max(1, _EXPLAIN_CHUNK_FLOATS // (module.n_features * widest)),
         )
 
     def _score_encoded(self, data):

@@ -95,7 +95,7 @@ def test_chunked_inference_matches_one_chunk(fitted, wine_mixed, monkeypatch):
     scores = fitted.score_samples(wine_mixed)
     explained = fitted.explain(wine_mixed).to_numpy()
     monkeypatch.setattr(skvae._base, "_CHUNK_ROWS", 7)
-    monkeypatch.setattr(skvae._anomaly, "_EXPLAIN_CHUNK_CELLS", 40)
+    monkeypatch.setattr(skvae._anomaly, "_EXPLAIN_CHUNK_FLOATS", 4000)
     np.testing.assert_allclose(fitted.score_samples(wine_mixed), scores, rtol=1e-5)
     np.testing.assert_allclose(fitted.explain(wine_mixed), explained, rtol=1e-5)
 
