@@ -2,7 +2,6 @@
 
 # License: BSD 3-Clause
 
-import copy
 import math
 import time
 import warnings
@@ -168,7 +167,11 @@ def train_vae(
         if score > best_score + tol:
             best_score, no_improvement = score, 0
             if X_val is not None:
-                best_state = copy.deepcopy(module.state_dict())
+                # Plain tensor copies: deepcopy of the state dict cost 1.6 ms a
+                # time, a tenth of a small table's fit, which improves often.
+                best_state = {
+                    k: v.detach().clone() for k, v in module.state_dict().items()
+                }
         else:
             no_improvement += 1
 
