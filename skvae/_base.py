@@ -227,7 +227,12 @@ class BaseVAE(BaseEstimator):
     # -- input -------------------------------------------------------------------
 
     def _validate_X(self, X, *, reset):
-        """Check ``X`` and return it as a DataFrame or a float ndarray."""
+        """Check ``X``; return a DataFrame, a float ndarray or an object ndarray.
+
+        An object or string array that converts to numbers is numeric, as
+        scikit-learn reads it; one holding categories (strings) stays an object
+        array, a table whose columns the encoder types one by one.
+        """
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if X.shape[0] == 0:
@@ -236,6 +241,8 @@ class BaseVAE(BaseEstimator):
                     "of 1 is required."
                 )
             return X
+        if _holds_categories(X):
+            return validate_data(self, X, reset=reset, dtype=object)
         return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
 
     def _encode(self, X, *, reset=False):
@@ -447,6 +454,21 @@ class _EncodedRows:
         if isinstance(self._X, pd.DataFrame):
             return self._encoder.transform(self._X.iloc[rows])
         return self._encoder.transform(self._X[rows])
+
+
+def _holds_categories(X):
+    """Whether ``X`` is an object or string array that does not convert to floats."""
+    if not isinstance(X, np.ndarray):
+        if hasattr(X, "dtype") or hasattr(X, "toarray"):  # pandas or sparse
+            return False
+        X = np.asarray(X)
+    if X.dtype.kind not in "OUS":
+        return False
+    try:
+        X.astype(np.float64)
+    except ValueError:  # strings; a TypeError (say, a dict) is no category either
+        return True
+    return False
 
 
 def _rows_on_device(array, rows, device):

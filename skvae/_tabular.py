@@ -74,6 +74,9 @@ class TabularEncoder:
                 f"scaling must be one of {SCALINGS}, got {self.scaling!r}."
             )
         self.is_dataframe_ = isinstance(X, pd.DataFrame)
+        # An array comes back from inverse_transform as it came: float32 stays
+        # float32, an object array of categories stays an object array.
+        self.array_dtype_ = None if self.is_dataframe_ else np.asarray(X).dtype
         frame = _as_frame(X)
         _check_not_empty(frame.shape[0])
         if frame.shape[1] == 0:
@@ -237,7 +240,8 @@ class TabularEncoder:
         values are clipped to their training range.
 
         Returns a DataFrame with the training columns and dtypes when the encoder was
-        fitted on a DataFrame, else a float64 array.
+        fitted on a DataFrame, else an array of the training array's dtype (an
+        object array when that held categories).
         """
         encoded = np.asarray(encoded, dtype=np.float64)
         n_rows = encoded.shape[0]
@@ -259,11 +263,15 @@ class TabularEncoder:
             out[i] = _restore_levels(codes, self.columns_[i])
             offset += size
         if not self.is_dataframe_:
-            if n_rows == 0:
-                return np.zeros((0, len(self.columns_)))
-            return np.column_stack(
-                [np.asarray(out[i], dtype=np.float64) for i in range(len(out))]
-            )
+            dtype = self.array_dtype_
+            if dtype.kind in "iub":
+                dtype = np.dtype(np.float64)
+            elif dtype.kind != "f":
+                dtype = np.dtype(object)
+            table = np.empty((n_rows, len(self.columns_)), dtype=dtype)
+            for i in range(len(self.columns_)):
+                table[:, i] = np.asarray(out[i], dtype=dtype)
+            return table
         # Series with an explicit dtype: pandas would otherwise infer a string
         # dtype for object columns.
         return pd.DataFrame(
@@ -286,7 +294,9 @@ def _as_frame(X):
     array = np.asarray(X)
     if array.ndim != 2:
         raise ValueError(f"Expected a 2-D table, got an array of shape {array.shape}.")
-    return pd.DataFrame(array)
+    frame = pd.DataFrame(array)
+    # In an object array, columns that hold only numbers are numeric.
+    return frame.infer_objects() if array.dtype == object else frame
 
 
 def _infer_schema(name, series):

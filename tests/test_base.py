@@ -91,6 +91,22 @@ def test_fit_on_gpu_predict_on_cpu(wine_mixed):
     )
 
 
+def test_object_arrays_of_categories_are_tables_of_categories():
+    rng = np.random.RandomState(0)
+    colour = np.array(["red", "green", "blue"], dtype=object)[rng.randint(0, 3, 90)]
+    X = np.column_stack([colour, rng.randn(90).astype(object)])
+    detector = VAEAnomalyDetector(max_epochs=3, random_state=0).fit(X)
+    assert [c.kind for c in detector._encoder.columns_] == ["categorical", "numeric"]
+    assert detector.score_samples(X).shape == (90,)
+    odd = X[:1].copy()
+    odd[0, 0] = "purple"
+    with pytest.raises(ValueError, match="'purple', which was not seen in fit"):
+        detector.score_samples(odd)
+    # an object array of numbers is numeric, as scikit-learn reads it
+    numbers = VAEAnomalyDetector(max_epochs=3, random_state=0).fit(X[:, 1:])
+    assert numbers._encoder.columns_[0].kind == "numeric"
+
+
 def test_chunked_inference_matches_one_chunk(fitted, wine_mixed, monkeypatch):
     scores = fitted.score_samples(wine_mixed)
     explained = fitted.explain(wine_mixed).to_numpy()

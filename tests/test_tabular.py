@@ -59,6 +59,22 @@ def test_array_input_gives_array_back(cancer):
     np.testing.assert_allclose(back, X, rtol=1e-5)
 
 
+def test_arrays_come_back_in_their_dtype(cancer):
+    X32 = cancer[0][:20].astype(np.float32)
+    encoder = TabularEncoder().fit(X32)
+    assert encoder.inverse_transform(encoder.transform(X32)).dtype == np.float32
+    mixed = np.empty((4, 2), dtype=object)
+    mixed[:, 0] = ["red", "blue", "red", "green"]
+    mixed[:, 1] = [1.5, 2.0, 0.5, 1.0]
+    encoder = TabularEncoder().fit(mixed)
+    # numbers in an object array are a numeric column, strings categories
+    assert [c.kind for c in encoder.columns_] == ["categorical", "numeric"]
+    back = encoder.inverse_transform(encoder.transform(mixed))
+    assert back.dtype == object
+    assert back[:, 0].tolist() == ["red", "blue", "red", "green"]
+    np.testing.assert_allclose(back[:, 1].astype(float), [1.5, 2.0, 0.5, 1.0])
+
+
 def test_clip_keeps_numbers_in_training_range(wine_mixed):
     encoder = TabularEncoder().fit(wine_mixed)
     encoded = encoder.transform(wine_mixed)
