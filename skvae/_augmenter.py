@@ -7,19 +7,24 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from skvae._base import _CHUNK_ROWS, BaseVAE, fill_doc, fit_context
+from skvae._sampling import read_target, rows_to_add, with_sampler_tags
 from skvae._threads import limited_torch_threads
 
 __all__ = ["VAEAugmenter"]
 
 
 @fill_doc()
-class VAEAugmenter(BaseVAE):
+class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
     """Synthetic rows for mixed tables from a (class-conditional) VAE.
 
         ``fit(X)`` learns the table; ``sample(n)`` decodes draws from the prior into new
@@ -48,6 +53,11 @@ class VAEAugmenter(BaseVAE):
         class_counts_ : ndarray of shape (n_classes,) or None
             Training rows per class.
 
+        sampling_strategy_ : dict or None
+            Rows that ``fit_resample`` adds per class (class label to count), from
+            ``sampling_strategy`` or the override given to ``fit_resample``; None
+            after an unconditional fit.
+
     {vae_attributes}
         See Also
         --------
@@ -58,8 +68,17 @@ class VAEAugmenter(BaseVAE):
         -----
         The return type of ``sample`` depends on how the model was fitted, never on
         the call: after ``fit(X)`` it returns the new rows ``X_new``; after
-        ``fit(X, y)`` it returns ``(X_new, y_new)``. ``X_new`` is a DataFrame when
-        ``X`` was one, else an ndarray.
+        ``fit(X, y)`` it returns ``(X_new, y_new)``.
+
+        ``sample`` and ``fit_resample`` give rows and labels back in the containers
+        ``fit`` was given, as imbalanced-learn's samplers do: a DataFrame with the
+        training columns and dtypes, an ndarray of the training dtype (float32
+        stays float32, an object array of categories stays one) or a list; labels
+        as a Series (its name and dtype kept), a one-column DataFrame, an ndarray
+        (1-D or a column), a list, or one-hot rows when ``y`` was a one-vs-all
+        encoding. imbalanced-learn's sampler checks run in skvae's test suite;
+        sparse input is not accepted (the network needs dense rows), and there is
+        no ``sample_indices_``: every added row is new, none is a training row.
 
         Examples
         --------
@@ -137,8 +156,9 @@ class VAEAugmenter(BaseVAE):
             Training rows; a DataFrame may mix numeric, boolean and categorical
             columns.
 
-        y : array-like of shape (n_samples,), default=None
-            Class labels. With them, rows can be drawn per class.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes), default=None
+            Class labels (or their one-vs-all encoding). With them, rows can be
+            drawn per class.
 
         Returns
         -------
@@ -146,12 +166,17 @@ class VAEAugmenter(BaseVAE):
             Fitted augmenter.
         """
         condition, n_conditions = None, 0
-        self.classes_ = self.class_counts_ = None
+        self.classes_ = self.class_counts_ = self.sampling_strategy_ = None
+        self._target_format = None
         if y is not None:
-            y = _check_labels(y, X)
-            self.classes_, self.class_counts_ = np.unique(y, return_counts=True)
+            labels, self._target_format = read_target(y, _num_samples(X))
+            self.classes_, self.class_counts_ = np.unique(labels, return_counts=True)
+            self.sampling_strategy_ = rows_to_add(
+                self.sampling_strategy, self.classes_, self.class_counts_
+            )
             n_conditions = len(self.classes_)
-            condition = self._one_hot(y)
+            condition = self._one_hot(labels)
+        self._rows_as_list = isinstance(X, list)
         self._fit_vae(X, condition=condition, n_conditions=n_conditions)
         return self
 
@@ -173,12 +198,12 @@ class VAEAugmenter(BaseVAE):
 
         Returns
         -------
-        X_new : DataFrame or ndarray of shape (n_samples, n_features_in_)
-            New rows; a DataFrame with the training columns and dtypes if ``fit``
-            was given a DataFrame.
+        X_new : DataFrame, ndarray or list of shape (n_samples, n_features_in_)
+            New rows, in the container ``fit`` was given (see Notes).
 
-        y_new : ndarray of shape (n_samples,)
-            Their classes; returned only after a conditional fit (``fit(X, y)``).
+        y_new : Series, DataFrame, ndarray or list
+            Their classes, in the container of ``fit``'s ``y``; returned only after
+            a conditional fit (``fit(X, y)``).
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
@@ -187,6 +212,18 @@ class VAEAugmenter(BaseVAE):
             )
         rng = check_random_state(random_state)
         labels = self._labels_to_draw(n_samples, y, rng)
+        X_new = self._draw(n_samples, labels, rng)
+        if self._rows_as_list:
+            X_new = X_new.tolist()
+        if labels is None:
+            return X_new
+        return X_new, self._target_format.restore(labels)
+
+    def _draw(self, n_samples, labels, rng):
+        """Decode prior draws into rows, as the encoder returns them.
+
+        ``labels`` holds one class label per row (None after an unconditional fit).
+        """
         generator = torch.Generator(device=self._device).manual_seed(
             int(rng.randint(np.iinfo(np.int32).max))
         )
@@ -201,8 +238,7 @@ class VAEAugmenter(BaseVAE):
                         self._one_hot(labels[start : start + n]), device=self._device
                     )
                 parts.append(module.sample(n, generator, condition).cpu().numpy())
-        X_new = self._encoder.inverse_transform(np.concatenate(parts), clip=True)
-        return X_new if labels is None else (X_new, labels)
+        return self._encoder.inverse_transform(np.concatenate(parts), clip=True)
 
     def fit_resample(self, X, y, *, sampling_strategy=None):
         """Fit on ``(X, y)`` and add synthetic rows until the classes are balanced.
@@ -212,40 +248,54 @@ class VAEAugmenter(BaseVAE):
         X : {array-like, DataFrame} of shape (n_samples, n_features)
             Training rows.
 
-        y : array-like of shape (n_samples,)
-            Class labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Class labels, or their one-vs-all encoding.
 
         sampling_strategy : float, str or dict, default=None
-            Overrides the ``sampling_strategy`` parameter for this call.
+            Overrides the ``sampling_strategy`` parameter for this call; it takes
+            the same values.
 
         Returns
         -------
-        X_resampled : DataFrame or ndarray of shape (n_samples_new, n_features)
-            The original rows followed by the synthetic ones.
+        X_resampled : DataFrame, ndarray or list of shape (n_samples_new, n_features)
+            The original rows followed by the synthetic ones, in ``X``'s container.
 
-        y_resampled : Series or ndarray of shape (n_samples_new,)
-            Their labels.
+        y_resampled : Series, DataFrame, ndarray or list
+            Their labels, in ``y``'s container.
         """
+        labels, target = read_target(y, _num_samples(X))
+        if len(np.unique(labels)) < 2:
+            raise ValueError(
+                "The target 'y' needs to have more than 1 class. Got 1 class instead."
+            )
+        if sampling_strategy is not None:
+            validate_parameter_constraints(
+                {"sampling_strategy": self._parameter_constraints["sampling_strategy"]},
+                {"sampling_strategy": sampling_strategy},
+                caller_name="fit_resample",
+            )
         self.fit(X, y)
-        strategy = (
-            self.sampling_strategy if sampling_strategy is None else sampling_strategy
-        )
-        wanted = _rows_to_add(strategy, self.classes_, self.class_counts_)
-        labels = np.repeat(
+        if sampling_strategy is not None:
+            self.sampling_strategy_ = rows_to_add(
+                sampling_strategy, self.classes_, self.class_counts_
+            )
+        wanted = self.sampling_strategy_
+        new_labels = np.repeat(
             np.array(list(wanted), dtype=self.classes_.dtype), list(wanted.values())
         )
-        if len(labels) == 0:
+        if len(new_labels) == 0:
             return X, y
-        X_new, y_new = self.sample(len(labels), y=labels, random_state=self._seed)
+        X_new = self._draw(len(new_labels), new_labels, check_random_state(self._seed))
         if isinstance(X, pd.DataFrame):
             X_out = pd.concat([X, X_new.set_axis(X.columns, axis=1)], ignore_index=True)
         else:
-            X_out = np.concatenate([np.asarray(X, dtype=np.float64), X_new])
-        if isinstance(y, pd.Series):
-            y_out = pd.concat([y, pd.Series(y_new, name=y.name)], ignore_index=True)
-        else:
-            y_out = np.concatenate([np.asarray(y), y_new])
-        return X_out, y_out
+            X_out = np.concatenate([self._validate_X(X, reset=False), X_new])
+            if self._rows_as_list:
+                X_out = X_out.tolist()
+        return X_out, target.restore(np.concatenate([labels, new_labels]))
+
+    def __sklearn_tags__(self):
+        return with_sampler_tags(super().__sklearn_tags__())
 
     def _one_hot(self, labels):
         """Float32 one-hot rows ``(n, n_classes)`` for known class labels."""
@@ -278,49 +328,3 @@ class VAEAugmenter(BaseVAE):
                 f"fitted on {self.classes_.tolist()}."
             )
         return labels.astype(self.classes_.dtype)
-
-
-def _check_labels(y, X):
-    y = column_or_1d(np.asarray(y), warn=True)
-    check_classification_targets(y)
-    n_rows = X.shape[0] if hasattr(X, "shape") else len(X)
-    if len(y) != n_rows:
-        raise ValueError(f"X has {n_rows} rows but y has {len(y)} labels.")
-    return y
-
-
-def _rows_to_add(strategy, classes, counts):
-    """Synthetic rows to add per class, as imbalanced-learn's over-samplers do."""
-    count = dict(zip(classes.tolist(), counts.tolist(), strict=True))
-    majority = max(count, key=count.get)
-    if isinstance(strategy, dict):
-        unknown = set(strategy) - set(count)
-        if unknown:
-            raise ValueError(f"sampling_strategy names unknown classes {unknown}.")
-        shrink = {c: n for c, n in strategy.items() if n < count[c]}
-        if shrink:
-            raise ValueError(
-                "sampling_strategy asks for fewer rows than a class already has "
-                f"({shrink}); an over-sampler only adds rows."
-            )
-        return {c: n - count[c] for c, n in strategy.items() if n > count[c]}
-    if isinstance(strategy, Real) and not isinstance(strategy, bool):
-        if len(count) != 2:
-            raise ValueError("A float sampling_strategy needs exactly two classes.")
-        minority = min(count, key=count.get)
-        target = int(np.ceil(strategy * count[majority]))
-        if target < count[minority]:
-            raise ValueError(
-                f"sampling_strategy={strategy} would remove rows from the minority "
-                f"class (it has {count[minority]}, the ratio asks for {target})."
-            )
-        return {minority: target - count[minority]} if target > count[minority] else {}
-    if strategy == "minority":
-        minority = min(count, key=count.get)
-        return {minority: count[majority] - count[minority]}
-    chosen = (
-        count
-        if strategy == "all"
-        else {c: n for c, n in count.items() if c != majority}
-    )
-    return {c: count[majority] - n for c, n in chosen.items() if n < count[majority]}

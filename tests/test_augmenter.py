@@ -3,7 +3,6 @@ import pandas as pd
 import pytest
 
 from skvae import VAEAugmenter
-from skvae._augmenter import _rows_to_add
 
 FAST = dict(max_epochs=60, batch_size=64, hidden_layer_sizes=(32,))
 
@@ -93,16 +92,44 @@ def test_fit_resample_balances_classes(wine_mixed):
     assert y_dict.value_counts()["class_2"] == 60
 
 
-def test_rows_to_add_matches_imbalanced_learn_semantics():
-    classes, counts = np.array(["a", "b", "c"]), np.array([10, 4, 2])
-    assert _rows_to_add("auto", classes, counts) == {"b": 6, "c": 8}
-    assert _rows_to_add("minority", classes, counts) == {"c": 8}
-    assert _rows_to_add({"b": 5}, classes, counts) == {"b": 1}
-    assert _rows_to_add(0.5, np.array([0, 1]), np.array([10, 2])) == {1: 3}
-    with pytest.raises(ValueError, match="exactly two classes"):
-        _rows_to_add(0.5, classes, counts)
-    with pytest.raises(ValueError, match="fewer rows than a class already has"):
-        _rows_to_add({"a": 3}, classes, counts)
+def test_labels_come_back_in_the_container_fit_was_given(conditional):
+    _, y_new = conditional.sample(5, y="class_1", random_state=0)
+    assert isinstance(y_new, pd.Series) and y_new.name == "cultivar"
+    assert y_new.dtype == "category" and (y_new == "class_1").all()
+
+
+def test_fit_resample_keeps_arrays_dtypes_lists_and_one_hot_targets(cancer):
+    X, y = cancer
+    X, y = X[:150].astype(np.float32), y[:150].astype(np.int32)
+    augmenter = VAEAugmenter(random_state=0, max_epochs=3)
+    X_res, y_res = augmenter.fit_resample(X, y)
+    assert X_res.dtype == np.float32 and y_res.dtype == np.int32
+    counts = np.bincount(y)
+    assert augmenter.sampling_strategy_ == {
+        int(counts.argmin()): int(counts.max() - counts.min())
+    }
+    np.testing.assert_array_equal(X_res[:150], X)
+    X_list, y_list = augmenter.fit_resample(X.tolist(), y.tolist())
+    assert isinstance(X_list, list) and isinstance(y_list, list)
+    np.testing.assert_allclose(X_list, X_res)
+    one_hot = np.eye(2, dtype=int)[y]
+    X_ova, y_ova = augmenter.fit_resample(X, one_hot)
+    np.testing.assert_allclose(X_ova, X_res)
+    assert y_ova.shape == (len(y_res), 2)
+    np.testing.assert_array_equal(y_ova.argmax(axis=1), y_res)
+    _, y_column = augmenter.fit_resample(X, y.reshape(-1, 1))
+    np.testing.assert_array_equal(y_column, y_res.reshape(-1, 1))
+
+
+def test_fit_resample_checks_its_strategy_and_the_classes(cancer):
+    X, y = cancer
+    augmenter = VAEAugmenter(random_state=0, max_epochs=3)
+    with pytest.raises(ValueError, match="sampling_strategy.*minortiy"):
+        augmenter.fit_resample(X[:100], y[:100], sampling_strategy="minortiy")
+    with pytest.raises(ValueError, match="more than 1 class"):
+        augmenter.fit_resample(X[:100], np.zeros(100))
+    with pytest.raises(ValueError, match="several labels per row"):
+        augmenter.fit_resample(X[:100], np.ones((100, 2)))
 
 
 def test_works_in_an_imbalanced_learn_pipeline(cancer):
