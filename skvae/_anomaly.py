@@ -199,11 +199,15 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             ).astype(np.float32)
         self._encoded_mean = data.mean(axis=0)
         # Contributions are reported relative to a typical training row, so a wide
-        # numeric column and a 20-level categorical one read alike; a subsample
-        # bounds the cost of this at fit time.
+        # numeric column and a 20-level categorical one read alike; a random
+        # subsample (the first rows of sorted data would bias it) bounds the cost
+        # of this at fit time.
         fewest, most = _EXPLAIN_BASELINE_ROWS
-        n_rows = _EXPLAIN_BASELINE_CELLS // self.module_.n_features
-        sample = data[: int(np.clip(n_rows, fewest, most))]
+        n_rows = int(
+            np.clip(_EXPLAIN_BASELINE_CELLS // self.module_.n_features, fewest, most)
+        )
+        rng = np.random.RandomState(self._seed)
+        sample = data[np.sort(rng.permutation(len(data))[:n_rows])]
         self._column_baseline = np.median(self._column_loglik(sample), axis=0)
         scores = self._score_encoded(data)
         if self.contamination == "auto":

@@ -132,6 +132,8 @@ def fill_doc(n_components_default='"auto"', scaling_default='"standard"'):
     """Substitute the shared parameter and attribute text into a class docstring."""
 
     def decorate(cls):
+        if cls.__doc__ is None:  # python -OO strips docstrings
+            return cls
         parameters = _SHARED_PARAMETERS.format(
             n_components_default=n_components_default, scaling_default=scaling_default
         )

@@ -1,4 +1,6 @@
 import pickle
+import subprocess
+import sys
 import warnings
 
 import joblib
@@ -89,6 +91,11 @@ def test_fit_on_gpu_predict_on_cpu(wine_mixed):
     np.testing.assert_allclose(
         cpu.score_samples(wine_mixed), gpu.score_samples(wine_mixed), rtol=1e-3
     )
+
+
+def test_imports_with_docstrings_stripped():
+    # python -OO sets every __doc__ to None; the shared docstring text must cope.
+    subprocess.run([sys.executable, "-OO", "-c", "import skvae"], check=True)
 
 
 def test_object_arrays_of_categories_are_tables_of_categories():
