@@ -14,7 +14,11 @@ Measures, in one run and with the same thread settings:
 - ``memory``: peak resident memory above the input array of a fit and of a
   ``score_samples`` on a 10^6 x 30 table, each in a fresh process;
 - ``suite``: the default ``VAEAnomalyDetector`` fit time on each dev-suite
-  dataset (the anomaly benchmark's seed-0 split) and PyOD ``VAE``'s, as totals.
+  dataset (the anomaly benchmark's seed-0 split) and PyOD ``VAE``'s, as totals;
+- ``wide``: wide tables (2,000 x 1,500 sparse 0/1, 2,000 x 500 numeric,
+  30,000 x 100 categorical columns of 5-20 levels): the default detector's fit,
+  score (all rows) and ``explain`` (1,000 rows) time, and PyOD ``VAE``'s default
+  fit on the same table (one-hot encoded where it is categorical).
 
 Training throughput is taken from two fits that differ only in their number of
 epochs, ``(rows x extra epochs) / extra seconds``, so that fixed costs (encoding,
@@ -126,6 +130,27 @@ def synthetic_table(n_rows, n_cols, seed=0):
     X = np.tanh(latent @ mixing).astype(np.float64)
     X += 0.1 * rng.standard_normal((n_rows, n_cols))
     return X
+
+
+def wide_table(name, seed=0):
+    """The wide tables of the ``wide`` section, by name."""
+    rng = np.random.default_rng(seed)
+    if name == "sparse01_2000x1500":
+        return (rng.random((2000, 1500)) < 0.05).astype(np.float64)
+    if name == "numeric_2000x500":
+        return synthetic_table(2000, 500, seed)
+    if name == "categorical_30000x100":
+        n_rows = 30_000
+        return pd.DataFrame(
+            {
+                f"c{j}": pd.Categorical(rng.integers(0, rng.integers(5, 21), n_rows))
+                for j in range(100)
+            }
+        )
+    raise ValueError(name)
+
+
+WIDE_TABLES = ["sparse01_2000x1500", "numeric_2000x500", "categorical_30000x100"]
 
 
 def real_table(name, data_dir):
@@ -371,6 +396,37 @@ def suite_rows(data_dir, methods):
             yield row
 
 
+def wide_rows(methods, explain_rows=1000):
+    from sklearn.preprocessing import OneHotEncoder
+
+    for name in WIDE_TABLES:
+        X = wide_table(name)
+        row = dict(section="wide", table=name, rows=len(X), cols=X.shape[1])
+        for method in methods:
+            if method == "skvae":
+                detector = VAEAnomalyDetector(random_state=0)
+                _, fit_s = timed(skvae_fit, detector, X, None)
+                result = dict(
+                    fit_s=fit_s,
+                    score_s=timed(detector.score_samples, X)[1],
+                    explain_s=timed(detector.explain, X[:explain_rows])[1],
+                    explain_rows=explain_rows,
+                    epochs=detector.n_iter_,
+                )
+            else:
+                Z = X
+                if isinstance(X, pd.DataFrame):
+                    Z = OneHotEncoder(sparse_output=False).fit_transform(X)
+                model = pyod_model(method, Z.shape[1], 30)  # PyOD's default epochs
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    _, fit_s = timed(model.fit, Z)
+                result = dict(fit_s=fit_s, score_s=timed(model.decision_function, Z)[1])
+            out = dict(row, method=method, **result)
+            print(json.dumps(_rounded(out)), flush=True)
+            yield out
+
+
 def _rounded(row):
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
 
@@ -380,7 +436,7 @@ def main():
     parser.add_argument(
         "--sections",
         nargs="*",
-        default=["hardware", "synthetic", "real", "memory", "suite"],
+        default=["hardware", "synthetic", "real", "memory", "suite", "wide"],
     )
     parser.add_argument(
         "--rows", nargs="*", type=int, default=[1000, 10_000, 100_000, 1_000_000]
@@ -439,6 +495,10 @@ def main():
         keep(memory_rows(1_000_000, 30, workdir))
     if "suite" in args.sections:
         keep(suite_rows(args.data, ["skvae", "pyod_vae"]))
+    if "wide" in args.sections:
+        wide_methods = ["skvae"] if "VAEAnomalyDetector" in args.methods else []
+        wide_methods += [m for m in args.methods if m == "pyod_vae"]
+        keep(wide_rows(wide_methods))
 
 
 if __name__ == "__main__":
