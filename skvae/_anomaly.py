@@ -7,11 +7,11 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import OutlierMixin
+from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import BaseVAE, fill_doc, fit_context
+from skvae._base import BaseVAE, fill_doc
 
 __all__ = ["VAEAnomalyDetector"]
 
@@ -24,91 +24,91 @@ _EXPLAIN_BASELINE_CELLS = 2**17
 _EXPLAIN_CHUNK_FLOATS = 2**22
 
 
-@fill_doc(scaling_default='"robust"')
+@fill_doc
 class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     """Anomaly detection with a variational autoencoder.
 
-        The VAE learns the distribution of the training rows (numeric, boolean and
-        categorical columns, each with its own likelihood). A row's score is a lower
-        bound on its log-likelihood under the model: rows the model finds improbable are
-        anomalies. The training data may hold anomalies; trimming the most
-        improbable rows of each batch out of the gradient (``trim_fraction``), early
-        stopping on held-out rows and a small latent space keep the model from
-        learning them.
+    The VAE learns the distribution of the training rows (numeric, boolean and
+    categorical columns, each with its own likelihood). A row's score is a lower
+    bound on its log-likelihood under the model: rows the model finds improbable are
+    anomalies. The training data may hold anomalies; trimming the most
+    improbable rows of each batch out of the gradient (``trim_fraction``), early
+    stopping on held-out rows and a small latent space keep the model from
+    learning them.
 
-        Parameters
-        ----------
-        contamination : "auto" or float, default="auto"
-            Sets the threshold ``offset_`` on the training scores. A float in
-            (0, 0.5] is the share of training rows to flag as anomalies. ``"auto"``
-            flags rows below the lower Tukey fence of the training scores,
-            ``Q1 - 1.5 * (Q3 - Q1)``, so the share flagged follows the data.
+    Parameters
+    ----------
+    contamination : "auto" or float, default="auto"
+        Sets the threshold ``offset_`` on the training scores. A float in
+        (0, 0.5] is the share of training rows to flag as anomalies. ``"auto"``
+        flags rows below the lower Tukey fence of the training scores,
+        ``Q1 - 1.5 * (Q3 - Q1)``, so the share flagged follows the data.
 
-        trim_fraction : float, default=0.03
-            Largest share of each training batch left out of the gradient, so
-            that the model does not learn the anomalies hidden among the training
-            rows. After a warm-up (10 epochs and 200 steps) a row is left out
-            when its loss is more than 3 scaled median absolute deviations above
-            the batch's median and among the ``trim_fraction`` highest. 0 trains
-            on every row. ``loss_curve_`` then averages the rows kept.
+    trim_fraction : float, default=0.03
+        Largest share of each training batch left out of the gradient, so
+        that the model does not learn the anomalies hidden among the training
+        rows. After a warm-up (10 epochs and 200 steps) a row is left out
+        when its loss is more than 3 scaled median absolute deviations above
+        the batch's median and among the ``trim_fraction`` highest. 0 trains
+        on every row. ``loss_curve_`` then averages the rows kept.
 
-        importance_samples : int, default=0
-            0 scores a row with the ELBO at the posterior mean (deterministic).
-            ``k > 0`` uses the importance-weighted bound of Burda et al. (2016) with
-            ``k`` draws, fixed at fit time and shared by all rows, so scores stay
-            deterministic and independent of the other rows scored with them.
+    importance_samples : int, default=0
+        0 scores a row with the ELBO at the posterior mean (deterministic).
+        ``k > 0`` uses the importance-weighted bound of Burda et al. (2016) with
+        ``k`` draws, fixed at fit time and shared by all rows, so scores stay
+        deterministic and independent of the other rows scored with them.
 
     {vae_parameters}
-        Attributes
-        ----------
-        offset_ : float
-            Threshold on ``score_samples``: ``decision_function = score_samples -
-            offset_``, negative for anomalies.
+    Attributes
+    ----------
+    offset_ : float
+        Threshold on ``score_samples``: ``decision_function = score_samples -
+        offset_``, negative for anomalies.
 
     {vae_attributes}
-        See Also
-        --------
-        sklearn.ensemble.IsolationForest : Tree-based outlier detector, same API.
-        skvae.VAETransformer : The same VAE as a latent-space transformer.
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : Tree-based outlier detector, same API.
+    skvae.VAETransformer : The same VAE as a latent-space transformer.
 
-        Notes
-        -----
-        ``score_samples`` follows scikit-learn: higher means more normal. It estimates
-        ``log p(x)`` in the scaled space the network sees, so scores are comparable
-        between rows of one model, not between models fitted with different scalings.
-        ``explain`` splits the likelihood part of the score by input column.
+    Notes
+    -----
+    ``score_samples`` follows scikit-learn: higher means more normal. It estimates
+    ``log p(x)`` in the scaled space the network sees, so scores are comparable
+    between rows of one model, not between models fitted with different scalings.
+    ``explain`` splits the likelihood part of the score by input column.
 
-        A numeric column whose training values lie on a grid of three or more
-        values (counts, ratings, whole numbers) is scored by the probability its
-        Gaussian gives the value's bin, ``x +- step / 2``, instead of a density:
-        its log-likelihood is at most 0, so a value shared by many rows cannot
-        earn an ever larger reward as the learned scale shrinks. Columns of two
-        values keep the density (measured: binned, they ranked anomalies worse).
+    A numeric column whose training values lie on a grid of three or more
+    values (counts, ratings, whole numbers) is scored by the probability its
+    Gaussian gives the value's bin, ``x +- step / 2``, instead of a density:
+    its log-likelihood is at most 0, so a value shared by many rows cannot
+    earn an ever larger reward as the learned scale shrinks. Columns of two
+    values keep the density (measured: binned, they ranked anomalies worse).
 
-        References
-        ----------
-        Kingma, D. P. and Welling, M. (2014). Auto-Encoding Variational Bayes. ICLR.
+    References
+    ----------
+    Kingma, D. P. and Welling, M. (2014). Auto-Encoding Variational Bayes. ICLR.
 
-        An, J. and Cho, S. (2015). Variational Autoencoder based Anomaly Detection
-        using Reconstruction Probability. SNU Data Mining Center.
+    An, J. and Cho, S. (2015). Variational Autoencoder based Anomaly Detection
+    using Reconstruction Probability. SNU Data Mining Center.
 
-        Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance Weighted
-        Autoencoders. ICLR.
+    Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance Weighted
+    Autoencoders. ICLR.
 
-        Zhou, C. and Paffenroth, R. C. (2017). Anomaly Detection with Robust Deep
-        Autoencoders. KDD.
+    Zhou, C. and Paffenroth, R. C. (2017). Anomaly Detection with Robust Deep
+    Autoencoders. KDD.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skvae import VAEAnomalyDetector
-        >>> rng = np.random.RandomState(0)
-        >>> X = np.vstack([rng.normal(size=(200, 3)), [[8.0, 8.0, 8.0]]])
-        >>> detector = VAEAnomalyDetector(max_epochs=5, random_state=0).fit(X)
-        >>> detector.predict(X[-2:])
-        array([ 1, -1])
-        >>> detector.explain(X[-1:]).shape
-        (1, 3)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import VAEAnomalyDetector
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.normal(size=(200, 3)), [[8.0, 8.0, 8.0]]])
+    >>> detector = VAEAnomalyDetector(max_epochs=5, random_state=0).fit(X)
+    >>> detector.predict(X[-2:])
+    array([ 1, -1])
+    >>> detector.explain(X[-1:]).shape
+    (1, 3)
     """
 
     # Scales that settle fast let large tables train in the 3,000-step budget:
@@ -172,7 +172,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         self.trim_fraction = trim_fraction
         self.importance_samples = importance_samples
 
-    @fit_context(prefer_skip_nested_validation=True)
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the VAE on ``X`` and set the threshold ``offset_``.
 

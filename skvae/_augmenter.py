@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import OneToOneFeatureMixin
+from sklearn.base import OneToOneFeatureMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -16,82 +16,82 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from skvae._base import _CHUNK_ROWS, BaseVAE, fill_doc, fit_context
+from skvae._base import _CHUNK_ROWS, BaseVAE, fill_doc
 from skvae._sampling import read_target, rows_to_add, with_sampler_tags
 from skvae._threads import limited_torch_threads
 
 __all__ = ["VAEAugmenter"]
 
 
-@fill_doc()
+@fill_doc
 class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
     """Synthetic rows for mixed tables from a (class-conditional) VAE.
 
-        ``fit(X)`` learns the table; ``sample(n)`` decodes draws from the prior into new
-        rows with the training columns, order, dtypes and category levels (integers stay
-        integers, booleans booleans, numbers within the training range). ``fit(X, y)``
-        conditions encoder and decoder on the class, so that rows can be drawn per
-        class, and ``fit_resample(X, y)`` balances classes the way imbalanced-learn's
-        over-samplers do.
+    ``fit(X)`` learns the table; ``sample(n)`` decodes draws from the prior into new
+    rows with the training columns, order, dtypes and category levels (integers stay
+    integers, booleans booleans, numbers within the training range). ``fit(X, y)``
+    conditions encoder and decoder on the class, so that rows can be drawn per
+    class, and ``fit_resample(X, y)`` balances classes the way imbalanced-learn's
+    over-samplers do.
 
-        Parameters
-        ----------
-        sampling_strategy : float, str or dict, default="auto"
-            How ``fit_resample`` balances the classes, as in imbalanced-learn:
-            ``"auto"`` or ``"not majority"`` raises every class but the majority to the
-            majority's count; ``"minority"`` only the smallest class; ``"all"`` every
-            class; a float (two classes only) is the wanted ratio of minority to
-            majority rows after resampling; a dict maps a class to its wanted number
-            of rows after resampling.
+    Parameters
+    ----------
+    sampling_strategy : float, str or dict, default="auto"
+        How ``fit_resample`` balances the classes, as in imbalanced-learn:
+        ``"auto"`` or ``"not majority"`` raises every class but the majority to the
+        majority's count; ``"minority"`` only the smallest class; ``"all"`` every
+        class; a float (two classes only) is the wanted ratio of minority to
+        majority rows after resampling; a dict maps a class to its wanted number
+        of rows after resampling.
 
     {vae_parameters}
-        Attributes
-        ----------
-        classes_ : ndarray of shape (n_classes,) or None
-            Class labels seen in ``fit``; None after an unconditional fit.
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,) or None
+        Class labels seen in ``fit``; None after an unconditional fit.
 
-        class_counts_ : ndarray of shape (n_classes,) or None
-            Training rows per class.
+    class_counts_ : ndarray of shape (n_classes,) or None
+        Training rows per class.
 
-        sampling_strategy_ : dict or None
-            Rows that ``fit_resample`` adds per class (class label to count), from
-            ``sampling_strategy`` or the override given to ``fit_resample``; None
-            after an unconditional fit.
+    sampling_strategy_ : dict or None
+        Rows that ``fit_resample`` adds per class (class label to count), from
+        ``sampling_strategy`` or the override given to ``fit_resample``; None
+        after an unconditional fit.
 
     {vae_attributes}
-        See Also
-        --------
-        sklearn.neighbors.KernelDensity : ``sample(n_samples, random_state)`` likewise.
-        skvae.VAETransformer : The same VAE as a latent-space transformer.
+    See Also
+    --------
+    sklearn.neighbors.KernelDensity : ``sample(n_samples, random_state)`` likewise.
+    skvae.VAETransformer : The same VAE as a latent-space transformer.
 
-        Notes
-        -----
-        The return type of ``sample`` depends on how the model was fitted, never on
-        the call: after ``fit(X)`` it returns the new rows ``X_new``; after
-        ``fit(X, y)`` it returns ``(X_new, y_new)``.
+    Notes
+    -----
+    The return type of ``sample`` depends on how the model was fitted, never on
+    the call: after ``fit(X)`` it returns the new rows ``X_new``; after
+    ``fit(X, y)`` it returns ``(X_new, y_new)``.
 
-        ``sample`` and ``fit_resample`` give rows and labels back in the containers
-        ``fit`` was given, as imbalanced-learn's samplers do: a DataFrame with the
-        training columns and dtypes, an ndarray of the training dtype (float32
-        stays float32, an object array of categories stays one) or a list; labels
-        as a Series (its name and dtype kept), a one-column DataFrame, an ndarray
-        (1-D or a column), a list, or one-hot rows when ``y`` was a one-vs-all
-        encoding. imbalanced-learn's sampler checks run in skvae's test suite;
-        sparse input is not accepted (the network needs dense rows), and there is
-        no ``sample_indices_``: every added row is new, none is a training row.
+    ``sample`` and ``fit_resample`` give rows and labels back in the containers
+    ``fit`` was given, as imbalanced-learn's samplers do: a DataFrame with the
+    training columns and dtypes, an ndarray of the training dtype (float32
+    stays float32, an object array of categories stays one) or a list; labels
+    as a Series (its name and dtype kept), a one-column DataFrame, an ndarray
+    (1-D or a column), a list, or one-hot rows when ``y`` was a one-vs-all
+    encoding. imbalanced-learn's sampler checks run in skvae's test suite;
+    sparse input is not accepted (the network needs dense rows), and there is
+    no ``sample_indices_``: every added row is new, none is a training row.
 
-        Examples
-        --------
-        >>> from sklearn.datasets import load_wine
-        >>> from skvae import VAEAugmenter
-        >>> X, y = load_wine(return_X_y=True, as_frame=True)
-        >>> augmenter = VAEAugmenter(max_epochs=3, random_state=0).fit(X, y)
-        >>> X_new, y_new = augmenter.sample(5, y=2, random_state=0)
-        >>> X_new.shape, y_new.tolist()
-        ((5, 13), [2, 2, 2, 2, 2])
-        >>> X_res, y_res = augmenter.fit_resample(X, y)
-        >>> y_res.value_counts().tolist()
-        [71, 71, 71]
+    Examples
+    --------
+    >>> from sklearn.datasets import load_wine
+    >>> from skvae import VAEAugmenter
+    >>> X, y = load_wine(return_X_y=True, as_frame=True)
+    >>> augmenter = VAEAugmenter(max_epochs=3, random_state=0).fit(X, y)
+    >>> X_new, y_new = augmenter.sample(5, y=2, random_state=0)
+    >>> X_new.shape, y_new.tolist()
+    ((5, 13), [2, 2, 2, 2, 2])
+    >>> X_res, y_res = augmenter.fit_resample(X, y)
+    >>> y_res.value_counts().tolist()
+    [71, 71, 71]
     """
 
     _parameter_constraints: dict = {
@@ -146,7 +146,7 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
         )
         self.sampling_strategy = sampling_strategy
 
-    @fit_context(prefer_skip_nested_validation=True)
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the table ``X``, conditioned on the classes ``y`` if given.
 

@@ -3,6 +3,7 @@
 # License: BSD 3-Clause
 
 import functools
+import inspect
 import math
 import warnings
 from numbers import Integral, Real
@@ -11,7 +12,6 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.base import _fit_context as _sklearn_fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -19,11 +19,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skvae._network import ACTIVATIONS, TabularVAE
 from skvae._tabular import SCALINGS, TabularEncoder
 from skvae._threads import limited_torch_threads
+from skvae._training import CHUNK_ROWS as _CHUNK_ROWS
 from skvae._training import train_vae
 
-__all__ = ["BaseVAE", "fit_context", "fill_doc"]
-
-fit_context = _sklearn_fit_context
+__all__ = ["BaseVAE", "fill_doc"]
 
 # Measured on the ADBench dev suite (benchmarks/RESULTS.md): tiny tables need a
 # floor on optimiser steps, a fixed epoch count leaves them undertrained; 1,000
@@ -33,7 +32,6 @@ fit_context = _sklearn_fit_context
 _MIN_STEPS_AUTO = 1000
 _MAX_EPOCHS_AUTO = 100
 _MAX_STEPS_AUTO = 3000
-_CHUNK_ROWS = 8192
 
 _SHARED_PARAMETERS = """\
     n_components : int or "auto", default={n_components_default}
@@ -101,6 +99,7 @@ default="elu"
 
     verbose : int, default=0
         1 prints about 20 progress lines per fit, 2 one line per epoch.
+
 """
 
 _SHARED_ATTRIBUTES = """\
@@ -125,24 +124,38 @@ _SHARED_ATTRIBUTES = """\
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`. Defined only when `X`
         has feature names that are all strings.
+
 """
 
 
-def fill_doc(n_components_default='"auto"', scaling_default='"standard"'):
-    """Substitute the shared parameter and attribute text into a class docstring."""
+def fill_doc(cls):
+    """Put the shared parameter and attribute text into a class docstring.
 
-    def decorate(cls):
-        if cls.__doc__ is None:  # python -OO strips docstrings
-            return cls
-        parameters = _SHARED_PARAMETERS.format(
-            n_components_default=n_components_default, scaling_default=scaling_default
-        )
-        cls.__doc__ = cls.__doc__.replace("{vae_parameters}", parameters).replace(
-            "{vae_attributes}", _SHARED_ATTRIBUTES
-        )
+    The docstring holds ``{vae_parameters}`` and ``{vae_attributes}`` on lines of
+    their own, indented as its sections are. The defaults of ``n_components``
+    and ``scaling``, which differ between the estimators, are read from
+    ``cls.__init__``; ``tests/test_common.py`` checks every documented default
+    against the signature.
+    """
+    if cls.__doc__ is None:  # python -OO strips docstrings
         return cls
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(cls.__init__).parameters.items()
+    }
+    parameters = _SHARED_PARAMETERS.format(
+        n_components_default=_doc_default(defaults["n_components"]),
+        scaling_default=_doc_default(defaults["scaling"]),
+    )
+    cls.__doc__ = cls.__doc__.replace("    {vae_parameters}\n", parameters).replace(
+        "    {vae_attributes}\n", _SHARED_ATTRIBUTES
+    )
+    return cls
 
-    return decorate
+
+def _doc_default(value):
+    """A default as numpydoc writes it: strings in double quotes."""
+    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 class BaseVAE(BaseEstimator):

@@ -180,6 +180,14 @@ class TabularVAE(nn.Module):
             z = torch.cat([z, condition], dim=-1)
         return self.head(self.decoder(z))
 
+    def scale_parameters(self):
+        """The parameters of the numeric columns' Gaussian scales.
+
+        They may have to travel much farther than the weights (scale 1 to 0.01),
+        so the training loop gives them a learning rate of their own.
+        """
+        return [self.raw_scale]
+
     def numeric_scale(self):
         """Gaussian scale of each numeric column, ``(n_numeric,)``."""
         return self.min_scale + F.softplus(self.raw_scale)

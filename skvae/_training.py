@@ -10,7 +10,17 @@ from dataclasses import dataclass, field
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-__all__ = ["TrainingHistory", "train_vae", "negative_elbo", "trimmed_rows"]
+__all__ = [
+    "CHUNK_ROWS",
+    "TrainingHistory",
+    "train_vae",
+    "negative_elbo",
+    "trimmed_rows",
+]
+
+# Rows per chunk wherever rows are evaluated without gradients (validation here,
+# scoring and transforms in the estimators): bounds memory, not the result.
+CHUNK_ROWS = 8192
 
 # Trimming (trim_fraction) starts once a model has seen each row this often and
 # taken this many steps: an autoencoder learns the inliers first and memorises
@@ -105,8 +115,8 @@ def train_vae(
     # Adam moves a parameter by about its learning rate per step; a numeric
     # column's log-scale may have to travel ~5 units (scale 1 -> 0.01) where
     # weights travel ~0.1, so the scales get a group of their own.
-    scales = [p for name, p in module.named_parameters() if name == "raw_scale"]
-    weights = [p for name, p in module.named_parameters() if name != "raw_scale"]
+    scales = module.scale_parameters()
+    weights = [p for p in module.parameters() if all(p is not q for q in scales)]
     optimizer = _fastest_adam(
         [
             {"params": weights},
@@ -201,7 +211,9 @@ def train_vae(
     return history
 
 
-def evaluate_loss(module, X, condition=None, beta=1.0, chunk_size=8192, set_eval=True):
+def evaluate_loss(
+    module, X, condition=None, beta=1.0, chunk_size=CHUNK_ROWS, set_eval=True
+):
     """Deterministic negative ELBO (posterior mean) averaged over the rows of X."""
     if set_eval:
         module.eval()

@@ -4,63 +4,63 @@
 
 import numpy as np
 import pandas as pd
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import BaseVAE, fill_doc, fit_context
+from skvae._base import BaseVAE, fill_doc
 
 __all__ = ["VAETransformer"]
 
 
-@fill_doc(n_components_default="2")
+@fill_doc
 class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE):
     """Nonlinear dimensionality reduction with a variational autoencoder.
 
-        Like :class:`~sklearn.decomposition.PCA`, but the map to the latent space and
-        back is a neural network, and a DataFrame may mix numeric, boolean and
-        categorical columns. ``transform`` returns the posterior mean of each row's
-        latent code; ``inverse_transform`` decodes latent codes back into the original
-        table; ``score`` is the mean log-likelihood estimate per row, so that
-        :class:`~sklearn.model_selection.GridSearchCV` can tune ``n_components`` and the
-        architecture without labels, as it does for ``PCA``.
+    Like :class:`~sklearn.decomposition.PCA`, but the map to the latent space and
+    back is a neural network, and a DataFrame may mix numeric, boolean and
+    categorical columns. ``transform`` returns the posterior mean of each row's
+    latent code; ``inverse_transform`` decodes latent codes back into the original
+    table; ``score`` is the mean log-likelihood estimate per row, so that
+    :class:`~sklearn.model_selection.GridSearchCV` can tune ``n_components`` and the
+    architecture without labels, as it does for ``PCA``.
 
-        Parameters
-        ----------
-        sample_latent : bool, default=False
-            If True, ``transform`` returns one draw from each row's posterior q(z|x)
-            instead of its mean. The draws are seeded from ``random_state`` at fit time,
-            so transforming the same rows twice gives the same output.
+    Parameters
+    ----------
+    sample_latent : bool, default=False
+        If True, ``transform`` returns one draw from each row's posterior q(z|x)
+        instead of its mean. The draws are seeded from ``random_state`` at fit time,
+        so transforming the same rows twice gives the same output.
 
     {vae_parameters}
-        Attributes
-        ----------
+    Attributes
+    ----------
     {vae_attributes}
-        See Also
-        --------
-        sklearn.decomposition.PCA : Linear dimensionality reduction, same API.
-        sklearn.decomposition.KernelPCA : Nonlinear, kernel-based.
-        skvae.VAEAnomalyDetector : The same VAE scoring rows as anomalies.
+    See Also
+    --------
+    sklearn.decomposition.PCA : Linear dimensionality reduction, same API.
+    sklearn.decomposition.KernelPCA : Nonlinear, kernel-based.
+    skvae.VAEAnomalyDetector : The same VAE scoring rows as anomalies.
 
-        Notes
-        -----
-        ``transform`` preserves a float32 or float64 input dtype. For DataFrame input,
-        ``inverse_transform`` returns a DataFrame with the training columns, dtypes and
-        category levels (the most likely level of each categorical column; integers
-        rounded).
+    Notes
+    -----
+    ``transform`` preserves a float32 or float64 input dtype. For DataFrame input,
+    ``inverse_transform`` returns a DataFrame with the training columns, dtypes and
+    category levels (the most likely level of each categorical column; integers
+    rounded).
 
-        Examples
-        --------
-        >>> from sklearn.datasets import load_wine
-        >>> from skvae import VAETransformer
-        >>> X = load_wine(as_frame=True).data
-        >>> vae = VAETransformer(n_components=2, max_epochs=3, random_state=0)
-        >>> Z = vae.fit_transform(X)
-        >>> Z.shape
-        (178, 2)
-        >>> vae.get_feature_names_out()
-        array(['vaetransformer0', 'vaetransformer1'], dtype=object)
-        >>> vae.inverse_transform(Z).shape
-        (178, 13)
+    Examples
+    --------
+    >>> from sklearn.datasets import load_wine
+    >>> from skvae import VAETransformer
+    >>> X = load_wine(as_frame=True).data
+    >>> vae = VAETransformer(n_components=2, max_epochs=3, random_state=0)
+    >>> Z = vae.fit_transform(X)
+    >>> Z.shape
+    (178, 2)
+    >>> vae.get_feature_names_out()
+    array(['vaetransformer0', 'vaetransformer1'], dtype=object)
+    >>> vae.inverse_transform(Z).shape
+    (178, 13)
     """
 
     _parameter_constraints: dict = {
@@ -111,7 +111,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         )
         self.sample_latent = sample_latent
 
-    @fit_context(prefer_skip_nested_validation=True)
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the VAE on ``X``.
 

@@ -1,4 +1,7 @@
+import ast
+import inspect
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -91,6 +94,25 @@ def test_fit_on_gpu_predict_on_cpu(wine_mixed):
     np.testing.assert_allclose(
         cpu.score_samples(wine_mixed), gpu.score_samples(wine_mixed), rtol=1e-3
     )
+
+
+@pytest.mark.parametrize(
+    "estimator_class",
+    [skvae.VAEAnomalyDetector, skvae.VAETransformer, skvae.VAEAugmenter],
+    ids=lambda c: c.__name__,
+)
+def test_every_parameter_is_documented_with_its_true_default(estimator_class):
+    doc = inspect.cleandoc(estimator_class.__doc__)
+    section = doc.split("Parameters\n----------\n")[1].split("\nAttributes\n")[0]
+    documented = dict(re.findall(r"^(\w+) : .*default=(.+)$", section, re.M))
+    signature = inspect.signature(estimator_class.__init__).parameters
+    expected = {name: p.default for name, p in signature.items() if name != "self"}
+    assert documented.keys() == expected.keys()
+    for name, default in expected.items():
+        assert ast.literal_eval(documented[name]) == default, name
+    # every entry of the shared text sits at the level of the class's own entries
+    entries = re.findall(r"^( *)\w+ : ", section, re.M)
+    assert set(entries) == {""}
 
 
 def test_imports_with_docstrings_stripped():
