@@ -198,7 +198,7 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
 
         Returns
         -------
-        X_new : DataFrame, ndarray or list of shape (n_samples, n_features_in_)
+        X_new : DataFrame, ndarray or list of shape (n_samples, n_features)
             New rows, in the container ``fit`` was given (see Notes).
 
         y_new : Series, DataFrame, ndarray or list

@@ -54,9 +54,13 @@ default="elu"
         ELBO.
 
     scaling : {{"standard", "robust", "quantile", "none"}}, default={scaling_default}
-        Scaling of numeric columns before the network sees them; see
-        :class:`~skvae._tabular.TabularEncoder`. Categorical and boolean columns are
-        one-hot or 0/1 encoded whatever this says.
+        Scaling of numeric columns before the network sees them: ``"standard"``
+        subtracts the mean and divides by the standard deviation, ``"robust"``
+        uses the median and the interquartile range, ``"quantile"`` maps each
+        column to a standard normal through its quantiles (clipping values beyond
+        the training range) and ``"none"`` leaves numbers as they are.
+        Categorical and boolean columns are one-hot or 0/1 encoded whatever this
+        says.
 
     batch_size : int, default=256
         Rows per optimiser step (capped at the number of training rows).
@@ -104,7 +108,7 @@ default="elu"
 
 _SHARED_ATTRIBUTES = """\
     module_ : torch.nn.Module
-        The trained network (:class:`~skvae._network.TabularVAE`).
+        The trained network (encoder, posterior, decoder and likelihood heads).
 
     loss_curve_ : list of float
         Mean training loss (negative ELBO per row) after each epoch.
@@ -119,10 +123,10 @@ _SHARED_ATTRIBUTES = """\
         Number of epochs run.
 
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+        Names of features seen during ``fit``. Defined only when ``X``
         has feature names that are all strings.
 
 """

@@ -173,7 +173,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
 
         Returns
         -------
-        X_original : DataFrame or ndarray of shape (n_samples, n_features_in_)
+        X_original : DataFrame or ndarray of shape (n_samples, n_features)
             The decoder's most likely row for each code: a DataFrame with the
             training columns and dtypes if ``fit`` was given a DataFrame, else a
             float ndarray.
