@@ -232,8 +232,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             the posterior mean, ``log p(x | z=mu) - KL(q(z|x) || p(z))``; else the
             importance-weighted bound.
         """
-        check_is_fitted(self)
-        return self._score_encoded(self._encode(X))
+        return super().score_samples(X)
 
     def decision_function(self, X):
         """Score shifted by ``offset_``: negative for anomalies, positive for inliers.

@@ -18,7 +18,6 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from skvae._base import _CHUNK_ROWS, BaseVAE, fill_doc
 from skvae._sampling import read_target, rows_to_add, with_sampler_tags
-from skvae._threads import limited_torch_threads
 
 __all__ = ["VAEAugmenter"]
 
@@ -227,9 +226,8 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
         generator = torch.Generator(device=self._device).manual_seed(
             int(rng.randint(np.iinfo(np.int32).max))
         )
-        module = self.module_.eval()
         parts = []
-        with torch.inference_mode(), limited_torch_threads():
+        with self._inference() as module:
             for start in range(0, n_samples, _CHUNK_ROWS):
                 n = min(_CHUNK_ROWS, n_samples - start)
                 condition = None
@@ -239,6 +237,60 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
                     )
                 parts.append(module.sample(n, generator, condition).cpu().numpy())
         return self._encoder.inverse_transform(np.concatenate(parts), clip=True)
+
+    def score_samples(self, X, y=None):
+        """Log-likelihood estimate of each row (ELBO at the posterior mean).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Rows to score.
+
+        y : array-like of shape (n_samples,), default=None
+            After a conditional fit, the rows' classes: the estimate is then of
+            ``log p(x | y)``. Without them it is of ``log p(x)``, the classes
+            summed out with their training frequencies,
+            ``log sum_c p(c) exp(ELBO(x | c))``. Must be None after an
+            unconditional fit.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            The estimate for each row.
+        """
+        check_is_fitted(self)
+        data = self._encode(X)
+        n_rows = data.shape[0]
+        if self.classes_ is None:
+            self._labels_to_draw(n_rows, y, None)  # rejects a y
+            return self._elbo(data)
+        if y is not None:
+            labels, _ = read_target(y, n_rows)
+            return self._elbo(data, self._one_hot(self._known(labels)))
+        log_prior = np.log(self.class_counts_ / self.class_counts_.sum())
+        per_class = [
+            self._elbo(data, np.tile(self._one_hot([c]), (n_rows, 1))) + log_p
+            for c, log_p in zip(self.classes_, log_prior, strict=True)
+        ]
+        return np.logaddexp.reduce(np.column_stack(per_class), axis=1)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood estimate per row; higher is a better model of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Rows to score.
+
+        y : array-like of shape (n_samples,), default=None
+            Classes of the rows, after a conditional fit; see ``score_samples``.
+
+        Returns
+        -------
+        score : float
+            Mean of ``score_samples(X, y)``.
+        """
+        return float(np.mean(self.score_samples(X, y)))
 
     def fit_resample(self, X, y, *, sampling_strategy=None):
         """Fit on ``(X, y)`` and add synthetic rows until the classes are balanced.
@@ -321,6 +373,11 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
                 f"y holds {len(labels)} labels for n_samples={n_samples}; give one "
                 "label or one per row."
             )
+        return self._known(labels)
+
+    def _known(self, labels):
+        """``labels`` as the classes' dtype, after checking that each is known."""
+        labels = np.asarray(labels)
         unknown = set(labels.tolist()) - set(self.classes_.tolist())
         if unknown:
             raise ValueError(

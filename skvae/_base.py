@@ -2,6 +2,7 @@
 
 # License: BSD 3-Clause
 
+import contextlib
 import functools
 import inspect
 import math
@@ -22,13 +23,18 @@ from skvae._threads import limited_torch_threads
 from skvae._training import CHUNK_ROWS as _CHUNK_ROWS
 from skvae._training import train_vae
 
-__all__ = ["BaseVAE", "fill_doc"]
+__all__ = ["BaseVAE", "auto_step_budget", "fill_doc"]
 
 # Measured on the ADBench dev suite (benchmarks/RESULTS.md): tiny tables need a
 # floor on optimiser steps, a fixed epoch count leaves them undertrained; 1,000
 # steps scored as well as 3,000 at a third of the time. Large tables need no
 # more than 3,000 steps once the numeric scales learn fast ("Speed" there):
 # 100 epochs of 35,000 rows (12,000 steps) scored no better at 4x the time.
+# n_components="auto": a quarter of the input columns, clipped to [2, 8];
+# hidden_layer_sizes="auto": (64, 32), mirrored by the decoder.
+_COLUMNS_PER_AUTO_LATENT = 4
+_AUTO_LATENT_RANGE = (2, 8)
+_AUTO_HIDDEN_LAYER_SIZES = (64, 32)
 _MIN_STEPS_AUTO = 1000
 _MAX_EPOCHS_AUTO = 100
 _MAX_STEPS_AUTO = 3000
@@ -160,6 +166,18 @@ def fill_doc(cls):
 def _doc_default(value):
     """A default as numpydoc writes it: strings in double quotes."""
     return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def auto_step_budget(n_train_rows, batch_size):
+    """``max_epochs="auto"``: return ``(max_epochs, min_steps)`` for a table.
+
+    100 epochs or 3,000 optimiser steps, whichever comes first, but at least as
+    many epochs as make 1,000 steps, and no early stop before those 1,000 steps.
+    """
+    steps_per_epoch = max(1, n_train_rows // batch_size)
+    in_budget = min(_MAX_EPOCHS_AUTO, math.ceil(_MAX_STEPS_AUTO / steps_per_epoch))
+    floor = math.ceil(_MIN_STEPS_AUTO / steps_per_epoch)
+    return max(in_budget, floor), _MIN_STEPS_AUTO
 
 
 class BaseVAE(BaseEstimator):
@@ -318,15 +336,8 @@ class BaseVAE(BaseEstimator):
             (order[:n_val], order[n_val:]) if n_val else (None, order)
         )
         batch_size = min(self.batch_size, len(train_rows))
-        steps_per_epoch = max(1, len(train_rows) // batch_size)
         if self.max_epochs == "auto":
-            epochs_in_budget = min(
-                _MAX_EPOCHS_AUTO, math.ceil(_MAX_STEPS_AUTO / steps_per_epoch)
-            )
-            max_epochs = max(
-                epochs_in_budget, math.ceil(_MIN_STEPS_AUTO / steps_per_epoch)
-            )
-            min_steps = _MIN_STEPS_AUTO
+            max_epochs, min_steps = auto_step_budget(len(train_rows), batch_size)
         else:
             max_epochs, min_steps = self.max_epochs, 0
 
@@ -366,12 +377,15 @@ class BaseVAE(BaseEstimator):
 
     def _n_components(self, n_columns):
         if self.n_components == "auto":
-            return int(np.clip(n_columns // 4, 2, 8))
+            smallest, largest = _AUTO_LATENT_RANGE
+            return int(
+                np.clip(n_columns // _COLUMNS_PER_AUTO_LATENT, smallest, largest)
+            )
         return self.n_components
 
     def _hidden_layer_sizes(self):
         if isinstance(self.hidden_layer_sizes, str):
-            return (64, 32)
+            return _AUTO_HIDDEN_LAYER_SIZES
         sizes = tuple(np.ravel(self.hidden_layer_sizes).tolist())
         if not all(isinstance(s, Integral) and s > 0 for s in sizes):
             raise ValueError(
@@ -394,24 +408,49 @@ class BaseVAE(BaseEstimator):
                 for a in (data, *arrays)
             )
 
-    def _run_chunked(self, function, data, *arrays, chunk_rows=None):
-        """Apply ``function`` to each chunk under inference mode; stack as numpy."""
+    @contextlib.contextmanager
+    def _inference(self):
+        """Eval mode, no autograd, torch threads capped: where all prediction runs."""
         check_is_fitted(self, "module_")
         self.module_.eval()
-        results = []
         with torch.inference_mode(), limited_torch_threads():
+            yield self.module_
+
+    def _run_chunked(self, function, data, *arrays, chunk_rows=None):
+        """Apply ``function`` to each chunk under inference mode; stack as numpy."""
+        results = []
+        with self._inference():
             for tensors in self._chunks(data, *arrays, chunk_rows=chunk_rows):
                 results.append(function(*tensors).double().cpu().numpy())
         return np.concatenate(results, axis=0)
 
-    def _elbo(self, data):
+    def score_samples(self, X):
+        """Log-likelihood estimate of each row (ELBO at the posterior mean).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``log p(x | z=mu) - KL(q(z|x) || p(z))`` for each row.
+        """
+        check_is_fitted(self)
+        return self._score_encoded(self._encode(X))
+
+    def _score_encoded(self, data):
+        return self._elbo(data)
+
+    def _elbo(self, data, condition=None):
         """ELBO of each encoded row with the decoder at the posterior mean."""
 
-        def elbo(x):
-            loglik, kl = self.module_(x, sample=False)
+        def elbo(x, c):
+            loglik, kl = self.module_(x, c, sample=False)
             return loglik.sum(dim=1) - kl
 
-        return self._run_chunked(elbo, data)
+        return self._run_chunked(elbo, data, condition)
 
     # -- persistence -------------------------------------------------------------
 

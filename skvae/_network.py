@@ -20,6 +20,10 @@ ACTIVATIONS = {
 }
 
 _LOG_2PI = math.log(2.0 * math.pi)
+# softplus^-1(1) = log(e - 1), rounded: the raw parameter of a unit scale.
+_UNIT_RAW_SCALE = 0.5413
+# Range the posterior log-variances are clamped to (see TabularVAE.encode).
+_LOGVAR_RANGE = (-12.0, 8.0)
 # Bins narrower than this share of the scale floor are scored by the midpoint
 # rule (density times width): there the two CDFs agree to float32 precision.
 _NARROW_BIN = 1e-3
@@ -129,8 +133,8 @@ class TabularVAE(nn.Module):
         decoded_width = hidden[0] if hidden else self.n_components + self.n_conditions
         self.head = nn.Linear(decoded_width, self.n_features)
         # Softplus keeps the scale positive with a gradient that does not vanish as
-        # the scale shrinks; 0.5413 = softplus^-1(1) starts every column at unit scale.
-        self.raw_scale = nn.Parameter(torch.full((self.n_numeric,), 0.5413))
+        # the scale shrinks; softplus^-1(1) starts every column at unit scale.
+        self.raw_scale = nn.Parameter(torch.full((self.n_numeric,), _UNIT_RAW_SCALE))
         half_bins = torch.zeros(self.n_numeric)
         if numeric_half_bins is not None:
             half_bins = torch.as_tensor(numeric_half_bins, dtype=torch.float32)
@@ -171,7 +175,7 @@ class TabularVAE(nn.Module):
             x = torch.cat([x, condition], dim=1)
         mu, logvar = self.posterior(self.encoder(x)).chunk(2, dim=-1)
         # Bounding the log-variance keeps exp() finite early in training.
-        return mu, logvar.clamp(-12.0, 8.0)
+        return mu, logvar.clamp(*_LOGVAR_RANGE)
 
     def decode(self, z, condition=None):
         """Return decoder outputs ``(..., n_features)`` for latent codes ``z``."""
@@ -264,20 +268,18 @@ class TabularVAE(nn.Module):
         output = self.decode(z, condition)
         return self.log_likelihood(x, output, mask), gaussian_kl(mu, logvar)
 
-    def importance_weighted_bound(self, x, eps, condition=None, mask=None):
+    def importance_weighted_bound(self, x, eps):
         """Importance-weighted bound on log p(x) per row (Burda et al., 2016).
 
         ``eps`` holds ``k`` standard-normal draws ``(k, n_components)`` shared by all
         rows, so the bound of a row does not depend on the other rows in the batch.
         Returns ``(n,)``.
         """
-        mu, logvar = self.encode(x, condition)
+        mu, logvar = self.encode(x)
         std = (0.5 * logvar).exp()
         z = mu.unsqueeze(1) + std.unsqueeze(1) * eps.unsqueeze(0)  # (n, k, d)
-        cond = condition.unsqueeze(1) if condition is not None else None
-        output = self.decode(z, cond)
-        m = mask.unsqueeze(1) if mask is not None else None
-        log_px = self.log_likelihood(x.unsqueeze(1), output, m).sum(-1)
+        output = self.decode(z)
+        log_px = self.log_likelihood(x.unsqueeze(1), output).sum(-1)
         log_pz = (-0.5 * z.pow(2) - 0.5 * _LOG_2PI).sum(-1)
         log_qz = (-0.5 * eps.pow(2) - 0.5 * _LOG_2PI).sum(-1) - 0.5 * logvar.sum(
             -1, keepdim=True
@@ -327,7 +329,7 @@ class TabularVAE(nn.Module):
         output = (hidden * self.head.weight).sum(-1) + self.head.bias
         return self.log_likelihood(x, output)
 
-    def sample(self, n, generator=None, condition=None, temperature=1.0):
+    def sample(self, n, generator=None, condition=None):
         """Draw ``n`` encoded rows from the generative model.
 
         Numeric entries are Gaussian draws, binary entries 0/1 and categorical blocks
@@ -335,12 +337,12 @@ class TabularVAE(nn.Module):
         """
         device = self.raw_scale.device
         z = torch.randn(n, self.n_components, generator=generator, device=device)
-        output = self.decode(z * temperature, condition)
+        output = self.decode(z, condition)
         nn_, nb = self.n_numeric, self.n_binary
         parts = []
         if nn_:
             noise = torch.randn(n, nn_, generator=generator, device=device)
-            parts.append(output[:, :nn_] + noise * self.numeric_scale() * temperature)
+            parts.append(output[:, :nn_] + noise * self.numeric_scale())
         if nb:
             probs = torch.sigmoid(output[:, nn_ : nn_ + nb])
             parts.append(torch.bernoulli(probs, generator=generator))

@@ -187,22 +187,6 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         encoded = self._run_chunked(decode, Z)
         return self._encoder.inverse_transform(encoded)
 
-    def score_samples(self, X):
-        """Log-likelihood estimate of each row (ELBO at the posterior mean).
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            Rows to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-            ``log p(x | z=mu) - KL(q(z|x) || p(z))`` for each row.
-        """
-        check_is_fitted(self)
-        return self._elbo(self._encode(X))
-
     def score(self, X, y=None):
         """Mean log-likelihood estimate per row; higher is a better model of ``X``.
 

@@ -161,3 +161,25 @@ def test_bad_input(conditional, wine_mixed):
         conditional.sample(0)
     with pytest.raises(ValueError, match="Unknown label type"):
         VAEAugmenter(max_epochs=1).fit(wine_mixed, np.linspace(0, 1, len(wine_mixed)))
+
+
+def test_score_samples_given_and_without_classes(conditional, wine_mixed):
+    X = wine_mixed.drop(columns="cultivar")
+    y = wine_mixed["cultivar"]
+    given = conditional.score_samples(X, y)
+    summed_out = conditional.score_samples(X)
+    # log sum_c p(c) p(x|c) >= log p(y) + log p(x|y) for the row's own class
+    prior = y.map(y.value_counts(normalize=True)).to_numpy(dtype=float)
+    assert (summed_out >= given + np.log(prior) - 1e-6).all()
+    # rows are likelier under their own class than under a wrong one
+    wrong = y.map({"class_0": "class_2", "class_1": "class_0", "class_2": "class_0"})
+    assert np.mean(given > conditional.score_samples(X, wrong)) > 0.8
+    assert conditional.score(X, y) == pytest.approx(given.mean())
+    with pytest.raises(ValueError, match="Unknown class"):
+        conditional.score_samples(X.iloc[:2], ["class_0", "class_9"])
+
+
+def test_unconditional_score_samples_rejects_classes(unconditional, wine_mixed):
+    assert unconditional.score_samples(wine_mixed).shape == (len(wine_mixed),)
+    with pytest.raises(ValueError, match="fitted without classes"):
+        unconditional.score_samples(wine_mixed, y=np.zeros(len(wine_mixed)))

@@ -13,7 +13,7 @@ import torch
 
 import skvae
 from skvae import VAEAnomalyDetector
-from skvae._base import _resolve_device
+from skvae._base import _resolve_device, auto_step_budget
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +113,21 @@ def test_every_parameter_is_documented_with_its_true_default(estimator_class):
     # every entry of the shared text sits at the level of the class's own entries
     entries = re.findall(r"^( *)\w+ : ", section, re.M)
     assert set(entries) == {""}
+
+
+@pytest.mark.parametrize(
+    "n_rows, batch_size, expected",
+    [
+        (100, 100, (1000, 1000)),  # one step per epoch: the 1,000-step floor
+        (1024, 256, (250, 1000)),
+        (30_000, 256, (26, 1000)),  # 117 steps per epoch: 3,000 steps
+        (1_000_000, 256, (1, 1000)),  # 3,906 steps per epoch: one epoch
+        (10_000, 64, (20, 1000)),  # 156 steps per epoch: 3,000 steps
+        (5_000, 256, (100, 1000)),  # 19 steps per epoch: 100 epochs at most
+    ],
+)
+def test_auto_step_budget(n_rows, batch_size, expected):
+    assert auto_step_budget(n_rows, batch_size) == expected
 
 
 def test_imports_with_docstrings_stripped():

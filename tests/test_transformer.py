@@ -84,8 +84,11 @@ def test_in_pipeline_column_transformer_and_grid_search():
     search = GridSearchCV(
         VAETransformer(random_state=0, **FAST), {"n_components": [1, 4]}, cv=2, n_jobs=2
     ).fit(X)
-    assert search.best_params_["n_components"] in (1, 4)
-    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    # 64 pixel columns hold more than one latent dimension's worth of structure:
+    # the held-out likelihood, which the search maximises, says so.
+    assert search.best_params_["n_components"] == 4
+    one, four = search.cv_results_["mean_test_score"]
+    assert np.isfinite([one, four]).all() and four > one
 
 
 def test_score_prefers_the_model_of_the_data(cancer):
