@@ -312,29 +312,8 @@ class BaseVAE(BaseEstimator):
         self._device = _resolve_device(self.device)
         rng = check_random_state(self.random_state)
         self._seed = int(rng.randint(np.iinfo(np.int32).max))
-        n_rows = data.shape[0]
-        hidden = self._hidden_layer_sizes()
-        encoder = self._encoder
-        self._module_kwargs = dict(
-            n_numeric=encoder.n_numeric_,
-            n_binary=encoder.n_binary_,
-            category_sizes=encoder.category_sizes_,
-            n_components=self._n_components(len(encoder.columns_)),
-            hidden_layer_sizes=hidden,
-            activation=self.activation,
-            dropout=self.dropout,
-            n_conditions=n_conditions,
-            numeric_half_bins=(
-                encoder.half_bins_.tolist() if self._bin_grid_columns else None
-            ),
-        )
-        n_val = (
-            math.floor(self.validation_fraction * n_rows) if self.early_stopping else 0
-        )
-        order = rng.permutation(n_rows)
-        val_rows, train_rows = (
-            (order[:n_val], order[n_val:]) if n_val else (None, order)
-        )
+        self._module_kwargs = self._network_shape(n_conditions)
+        val_rows, train_rows = self._validation_split(data.shape[0], rng)
         batch_size = min(self.batch_size, len(train_rows))
         if self.max_epochs == "auto":
             max_epochs, min_steps = auto_step_budget(len(train_rows), batch_size)
@@ -370,10 +349,37 @@ class BaseVAE(BaseEstimator):
                 trim_fraction=trim_fraction,
             )
         self.loss_curve_ = history.loss_curve
-        self.validation_scores_ = history.validation_scores if n_val else None
+        self.validation_scores_ = (
+            history.validation_scores if val_rows is not None else None
+        )
         self.best_loss_ = min(history.loss_curve)
         self.n_iter_ = history.n_iter
         return data
+
+    def _network_shape(self, n_conditions):
+        """Keyword arguments of :class:`TabularVAE` for the fitted encoder."""
+        encoder = self._encoder
+        return dict(
+            n_numeric=encoder.n_numeric_,
+            n_binary=encoder.n_binary_,
+            category_sizes=encoder.category_sizes_,
+            n_components=self._n_components(len(encoder.columns_)),
+            hidden_layer_sizes=self._hidden_layer_sizes(),
+            activation=self.activation,
+            dropout=self.dropout,
+            n_conditions=n_conditions,
+            numeric_half_bins=(
+                encoder.half_bins_.tolist() if self._bin_grid_columns else None
+            ),
+        )
+
+    def _validation_split(self, n_rows, rng):
+        """Return ``(validation rows or None, training rows)``, shuffled by ``rng``."""
+        n_val = (
+            math.floor(self.validation_fraction * n_rows) if self.early_stopping else 0
+        )
+        order = rng.permutation(n_rows)
+        return (order[:n_val], order[n_val:]) if n_val else (None, order)
 
     def _n_components(self, n_columns):
         if self.n_components == "auto":

@@ -4,10 +4,12 @@
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import BaseVAE, fill_doc
+from skvae._row_noise import row_normals
 
 __all__ = ["VAETransformer"]
 
@@ -28,8 +30,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
     ----------
     sample_latent : bool, default=False
         If True, ``transform`` returns one draw from each row's posterior q(z|x)
-        instead of its mean. The draws are seeded from ``random_state`` at fit time,
-        so transforming the same rows twice gives the same output.
+        instead of its mean. A row's draw depends only on its values and the seed
+        drawn from ``random_state`` at fit time, not on the other rows or its
+        position among them: transforming the same row twice gives the same
+        output.
 
     {vae_parameters}
     Attributes
@@ -146,21 +150,15 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
             Posterior means (or draws, with ``sample_latent=True``).
         """
         check_is_fitted(self)
-        data = self._encode(X)
-        if self.sample_latent:
-            # Noise drawn per row from a generator seeded at fit time: the same
-            # input gives the same draws.
-            noise = np.random.RandomState(self._seed).standard_normal(
-                (data.shape[0], self.module_.n_components)
-            )
-        else:
-            noise = None
 
-        def encode(x, eps):
+        def encode(x):
             mu, logvar = self.module_.encode(x)
-            return mu if eps is None else mu + eps * (0.5 * logvar).exp()
+            if not self.sample_latent:
+                return mu
+            eps = row_normals(x.cpu().numpy(), self._seed, mu.shape[1])
+            return mu + torch.as_tensor(eps, device=mu.device) * (0.5 * logvar).exp()
 
-        latent = self._run_chunked(encode, data, noise)
+        latent = self._run_chunked(encode, self._encode(X))
         return latent.astype(_output_dtype(X), copy=False)
 
     def inverse_transform(self, X):

@@ -107,6 +107,13 @@ def test_transform_is_deterministic_and_sampling_is_seeded(fitted_wine, wine_mix
     np.testing.assert_array_equal(first, second)
     means = clone(sampler).set_params(sample_latent=False).fit(wine_mixed)
     assert not np.allclose(first, means.transform(wine_mixed))
+    # a row's draw does not depend on the rows beside it
+    np.testing.assert_allclose(
+        sampler.transform(wine_mixed.iloc[[5]]), first[[5]], rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        sampler.transform(wine_mixed.iloc[::-1]), first[::-1], rtol=1e-5, atol=1e-6
+    )
 
 
 def test_bad_input(fitted_wine, wine_mixed):
