@@ -300,20 +300,25 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         return contributions
 
     def _column_loglik(self, data):
-        module = self.module_
-        baseline = torch.as_tensor(self._encoded_mean, device=self._device)
+        baseline = torch.as_tensor(
+            self._encoded_mean, dtype=torch.float64, device=self._device
+        )
         hidden = self._module_kwargs["hidden_layer_sizes"]
-        widest = max([2 * module.n_components, *hidden])
+        widest = max([2 * self.module_.n_components, *hidden])
         return self._run_chunked(
-            lambda x: module.conditional_log_likelihood(x, baseline),
+            lambda module, x: module.conditional_log_likelihood(x, baseline),
             data,
-            chunk_rows=max(1, _EXPLAIN_CHUNK_FLOATS // (module.n_features * widest)),
+            chunk_rows=max(
+                1, _EXPLAIN_CHUNK_FLOATS // (self.module_.n_features * widest)
+            ),
         )
 
     def _score_encoded(self, data):
         if self._iw_eps is not None:
-            eps = torch.as_tensor(self._iw_eps, device=self._device)
+            eps = torch.as_tensor(
+                self._iw_eps, dtype=torch.float64, device=self._device
+            )
             return self._run_chunked(
-                lambda x: self.module_.importance_weighted_bound(x, eps), data
+                lambda module, x: module.importance_weighted_bound(x, eps), data
             )
         return self._elbo(data)

@@ -227,7 +227,8 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
             int(rng.randint(np.iinfo(np.int32).max))
         )
         parts = []
-        with self._inference() as module:
+        # Sampling draws in float32, as the network was trained.
+        with self._inference(torch.float32) as module:
             for start in range(0, n_samples, _CHUNK_ROWS):
                 n = min(_CHUNK_ROWS, n_samples - start)
                 condition = None

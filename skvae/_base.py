@@ -3,6 +3,7 @@
 # License: BSD 3-Clause
 
 import contextlib
+import copy
 import functools
 import inspect
 import math
@@ -348,6 +349,7 @@ class BaseVAE(BaseEstimator):
                 scale_lr_factor=self._scale_lr_factor,
                 trim_fraction=trim_fraction,
             )
+        self._module64 = _float64_copy(self.module_)
         self.loss_curve_ = history.loss_curve
         self.validation_scores_ = (
             history.validation_scores if val_rows is not None else None
@@ -402,7 +404,7 @@ class BaseVAE(BaseEstimator):
 
     # -- inference ---------------------------------------------------------------
 
-    def _chunks(self, data, *arrays, chunk_rows=None):
+    def _chunks(self, data, *arrays, chunk_rows=None, dtype=torch.float64):
         """Yield device tensors for bounded row chunks of ``data`` (and ``arrays``)."""
         chunk_rows = chunk_rows or _CHUNK_ROWS
         for start in range(0, data.shape[0], chunk_rows):
@@ -410,24 +412,33 @@ class BaseVAE(BaseEstimator):
             yield tuple(
                 None
                 if a is None
-                else torch.as_tensor(a[rows], dtype=torch.float32, device=self._device)
+                else torch.as_tensor(a[rows], dtype=dtype, device=self._device)
                 for a in (data, *arrays)
             )
 
     @contextlib.contextmanager
-    def _inference(self):
-        """Eval mode, no autograd, torch threads capped: where all prediction runs."""
+    def _inference(self, dtype=torch.float64):
+        """Eval mode, no autograd, torch threads capped: where all prediction runs.
+
+        Yields the network in ``dtype``. Predictions compute in float64 (a copy
+        made when the network is trained or loaded): in float32 a row's result
+        changed in the last bits with the number of rows scored beside it, as
+        matrix products block differently; in float64 that is 1e-16 and a row
+        scores as it would alone.
+        Training and sampling use the float32 network.
+        """
         check_is_fitted(self, "module_")
-        self.module_.eval()
+        module = self.module_ if dtype == torch.float32 else self._module64
+        module.eval()
         with torch.inference_mode(), limited_torch_threads():
-            yield self.module_
+            yield module
 
     def _run_chunked(self, function, data, *arrays, chunk_rows=None):
-        """Apply ``function`` to each chunk under inference mode; stack as numpy."""
+        """Apply ``function(module, *chunk)`` to float64 chunks; stack as numpy."""
         results = []
-        with self._inference():
+        with self._inference() as module:
             for tensors in self._chunks(data, *arrays, chunk_rows=chunk_rows):
-                results.append(function(*tensors).double().cpu().numpy())
+                results.append(function(module, *tensors).double().cpu().numpy())
         return np.concatenate(results, axis=0)
 
     def score_samples(self, X):
@@ -452,8 +463,8 @@ class BaseVAE(BaseEstimator):
     def _elbo(self, data, condition=None):
         """ELBO of each encoded row with the decoder at the posterior mean."""
 
-        def elbo(x, c):
-            loglik, kl = self.module_(x, c, sample=False)
+        def elbo(module, x, c):
+            loglik, kl = module(x, c, sample=False)
             return loglik.sum(dim=1) - kl
 
         return self._run_chunked(elbo, data, condition)
@@ -468,6 +479,7 @@ class BaseVAE(BaseEstimator):
                 k: v.detach().cpu() for k, v in module.state_dict().items()
             }
         state.pop("_device", None)
+        state.pop("_module64", None)
         state["_skvae_version"] = _skvae_version()
         state["_torch_version"] = torch.__version__
         return state
@@ -494,6 +506,7 @@ class BaseVAE(BaseEstimator):
             module = TabularVAE(**self._module_kwargs)
             module.load_state_dict(module_state)
             self.module_ = module.to(self._device).eval()
+            self._module64 = _float64_copy(self.module_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -518,6 +531,10 @@ class _EncodedRows:
         if isinstance(self._X, pd.DataFrame):
             return self._encoder.transform(self._X.iloc[rows])
         return self._encoder.transform(self._X[rows])
+
+
+def _float64_copy(module):
+    return copy.deepcopy(module).to(torch.float64).eval()
 
 
 def _holds_categories(X):

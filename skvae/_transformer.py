@@ -151,8 +151,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         """
         check_is_fitted(self)
 
-        def encode(x):
-            mu, logvar = self.module_.encode(x)
+        def encode(module, x):
+            mu, logvar = module.encode(x)
             if not self.sample_latent:
                 return mu
             eps = row_normals(x.cpu().numpy(), self._seed, mu.shape[1])
@@ -179,8 +179,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         check_is_fitted(self)
         Z = _check_latent(X, self.module_.n_components)
 
-        def decode(z):
-            return self.module_.mode(self.module_.decode(z))
+        def decode(module, z):
+            return module.mode(module.decode(z))
 
         encoded = self._run_chunked(decode, Z)
         return self._encoder.inverse_transform(encoded)

@@ -163,7 +163,7 @@ def test_chunked_inference_matches_one_chunk(fitted, wine_mixed, monkeypatch):
 def test_rows_scored_alone_score_as_in_a_batch(fitted, wine_mixed):
     together = fitted.score_samples(wine_mixed)
     alone = [fitted.score_samples(wine_mixed.iloc[[i]])[0] for i in range(0, 178, 17)]
-    np.testing.assert_allclose(alone, together[::17], rtol=1e-5)
+    np.testing.assert_allclose(alone, together[::17], rtol=1e-12)
 
 
 def test_scoring_memory_does_not_grow_with_the_rows(cancer):
