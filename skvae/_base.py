@@ -547,8 +547,12 @@ def _holds_categories(X):
         return False
     try:
         X.astype(np.float64)
-    except ValueError:  # strings; a TypeError (say, a dict) is no category either
+    except ValueError:  # strings
         return True
+    except TypeError:
+        # None marks a missing cell, which the encoder names; any other object
+        # (say, a dict) gets scikit-learn's TypeError from the numeric path.
+        return bool(pd.isna(X).any())
     return False
 
 

@@ -146,6 +146,10 @@ def test_object_arrays_of_categories_are_tables_of_categories():
     odd[0, 0] = "purple"
     with pytest.raises(ValueError, match="'purple', which was not seen in fit"):
         detector.score_samples(odd)
+    holes = X.copy()
+    holes[3, 0] = None
+    with pytest.raises(ValueError, match="contains missing values"):
+        VAEAnomalyDetector(max_epochs=3).fit(holes)
     # an object array of numbers is numeric, as scikit-learn reads it
     numbers = VAEAnomalyDetector(max_epochs=3, random_state=0).fit(X[:, 1:])
     assert numbers._encoder.columns_[0].kind == "numeric"
