@@ -145,7 +145,7 @@ def fill_doc(cls):
     The docstring holds ``{vae_parameters}`` and ``{vae_attributes}`` on lines of
     their own, indented as its sections are. The defaults of ``n_components``
     and ``scaling``, which differ between the estimators, are read from
-    ``cls.__init__``; ``tests/test_common.py`` checks every documented default
+    ``cls.__init__``; ``tests/test_base.py`` checks every documented default
     against the signature.
     """
     if cls.__doc__ is None:  # python -OO strips docstrings
