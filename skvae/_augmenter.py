@@ -262,8 +262,8 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
         check_is_fitted(self)
         data = self._encode(X)
         n_rows = data.shape[0]
+        self._reject_labels_if_unconditional(y)
         if self.classes_ is None:
-            self._labels_to_draw(n_rows, y, None)  # rejects a y
             return self._elbo(data)
         if y is not None:
             labels, _ = read_target(y, n_rows)
@@ -355,13 +355,16 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
         codes = np.searchsorted(self.classes_, labels)
         return np.eye(len(self.classes_), dtype=np.float32)[codes]
 
+    def _reject_labels_if_unconditional(self, y):
+        if self.classes_ is None and y is not None:
+            raise ValueError(
+                "y was given, but the augmenter was fitted without classes; "
+                "fit(X, y) to draw rows per class."
+            )
+
     def _labels_to_draw(self, n_samples, y, rng):
+        self._reject_labels_if_unconditional(y)
         if self.classes_ is None:
-            if y is not None:
-                raise ValueError(
-                    "y was given, but the augmenter was fitted without classes; "
-                    "fit(X, y) to draw rows per class."
-                )
             return None
         if y is None:
             prior = self.class_counts_ / self.class_counts_.sum()
