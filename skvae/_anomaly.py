@@ -2,6 +2,7 @@
 
 # License: BSD 3-Clause
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -78,6 +79,13 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     between rows of one model, not between models fitted with different scalings.
     ``explain`` splits the likelihood part of the score by input column.
 
+    Missing cells (NaN, None, ``pd.NA``) are scored on the observed cells; a
+    column with holes in fit gets a "missing" flag, modelled with the other
+    columns. A hole in a column never missing in fit, or a category level not
+    seen in fit (``handle_unknown="ignore"``), scores as the column's least
+    likely training value times ``1 / (n_train + 1)``: always less likely
+    than any value seen in fit.
+
     A numeric column whose training values lie on a grid of three or more
     values (counts, ratings, whole numbers) is scored by the probability its
     Gaussian gives the value's bin, ``x +- step / 2``, instead of a density:
@@ -137,6 +145,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         dropout=0.0,
         beta=1.0,
         scaling="robust",
+        handle_unknown="ignore",
+        column_kinds=None,
         batch_size=256,
         learning_rate=1e-3,
         weight_decay=0.0,
@@ -156,6 +166,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             dropout=dropout,
             beta=beta,
             scaling=scaling,
+            handle_unknown=handle_unknown,
+            column_kinds=column_kinds,
             batch_size=batch_size,
             learning_rate=learning_rate,
             weight_decay=weight_decay,
@@ -191,13 +203,20 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             Fitted estimator.
         """
         data = self._fit_vae(X, trim_fraction=self.trim_fraction)
+        # A cell the model cannot account for (an unseen category level, a hole
+        # in a column never missing in fit) scores as its column's least likely
+        # training value, times the chance of an event seen in none of the n
+        # training rows, 1 / (n + 1): always below every value seen in fit.
+        worst = self._run_chunked(_observed_cell_loglik, data).min(axis=0)
+        worst = np.where(np.isfinite(worst), worst, 0.0)
+        self._unexpected_log_prob = worst - math.log(data.shape[0] + 1.0)
+        self._flag_entry = self._flag_entries()
         self._iw_eps = None
         if self.importance_samples:
             rng = np.random.RandomState(self._seed)
             self._iw_eps = rng.standard_normal(
                 (self.importance_samples, self.module_.n_components)
             ).astype(np.float32)
-        self._encoded_mean = data.mean(axis=0)
         # Contributions are reported relative to a typical training row, so a wide
         # numeric column and a 20-level categorical one read alike; a random
         # subsample (the first rows of sorted data would bias it) bounds the cost
@@ -270,12 +289,14 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         The contribution of a column is its log-likelihood given the other
         columns, minus the median of that over the training rows: near 0 for a
         typical value, strongly negative for the columns that make a row unusual.
-        To score column ``j`` the row is encoded with ``j`` replaced by its training
-        mean, so an odd value cannot pull the latent code towards itself and hide,
-        and ``j``'s actual value is scored under the decoder from there. A
-        categorical column counts once, whatever its number of levels. The cost
-        per row grows linearly with the number of columns (about one network pass
-        per column, after the first layer).
+        To score column ``j`` the row is encoded with ``j`` hidden, as a missing
+        cell is, so an odd value cannot pull the latent code towards itself and
+        hide, and ``j``'s actual value is scored under the decoder from there. A
+        categorical column counts once, whatever its number of levels; a missing
+        cell contributes its missing flag's term, and a cell the model cannot
+        account for (see Notes) its floor. The cost per row grows linearly with
+        the number of columns (about one network pass per column, after the
+        first layer).
 
         Parameters
         ----------
@@ -300,13 +321,14 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         return contributions
 
     def _column_loglik(self, data):
-        baseline = torch.as_tensor(
-            self._encoded_mean, dtype=torch.float64, device=self._device
-        )
         hidden = self._module_kwargs["hidden_layer_sizes"]
         widest = max([2 * self.module_.n_components, *hidden])
+
+        def loglik(module, x):
+            return module.conditional_log_likelihood(x) + self._unexpected(module, x)
+
         return self._run_chunked(
-            lambda module, x: module.conditional_log_likelihood(x, baseline),
+            loglik,
             data,
             chunk_rows=max(
                 1, _EXPLAIN_CHUNK_FLOATS // (self.module_.n_features * widest)
@@ -314,11 +336,61 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         )
 
     def _score_encoded(self, data):
+        eps = None
         if self._iw_eps is not None:
             eps = torch.as_tensor(
                 self._iw_eps, dtype=torch.float64, device=self._device
             )
-            return self._run_chunked(
-                lambda module, x: module.importance_weighted_bound(x, eps), data
-            )
-        return self._elbo(data)
+
+        def score(module, x):
+            if eps is not None:
+                bound = module.importance_weighted_bound(x, eps)
+            else:
+                loglik, kl = module(x, sample=False)
+                bound = loglik.sum(dim=1) - kl
+            return bound + self._unexpected(module, x).sum(dim=1)
+
+        return self._run_chunked(score, data)
+
+    def _flag_entries(self):
+        """For each variable, the encoded entry of its column's missing flag or -1."""
+        encoder = self._encoder
+        entries = np.full(len(encoder.variable_index_), -1)
+        first_flag = encoder.n_numeric_ + len(encoder.binary_index_)
+        flag_of_column = {
+            column: first_flag + k for k, column in enumerate(encoder.flagged_index_)
+        }
+        for variable, column in enumerate(encoder.variable_index_):
+            if first_flag <= variable < first_flag + len(encoder.flagged_index_):
+                continue  # a flag itself is always observed
+            entries[variable] = flag_of_column.get(column, -1)
+        return entries
+
+    def _unexpected(self, module, x):
+        """The floor ``_unexpected_log_prob`` of each cell the model cannot
+        account for, else 0.
+
+        Those are the variables not observed (missing or an unseen level) whose
+        column has no missing flag, or whose flag says the cell is present
+        (then the level is unseen). ``(n, n_variables)``.
+        """
+        _, observed = module.split_missing(x)
+        if observed is None:
+            return x.new_zeros((x.shape[0], module.n_variables))
+        entries = torch.as_tensor(self._flag_entry, device=x.device)
+        flagged = entries >= 0
+        flag_value = torch.zeros_like(observed)
+        flag_value[:, flagged] = x[:, entries[flagged]]
+        floor = torch.as_tensor(
+            self._unexpected_log_prob, dtype=x.dtype, device=x.device
+        )
+        return (1.0 - observed) * (1.0 - flag_value) * floor
+
+
+def _observed_cell_loglik(module, x):
+    """Each cell's log-likelihood at the posterior mean; +inf where missing."""
+    loglik, _ = module(x, sample=False)
+    _, observed = module.split_missing(x)
+    if observed is None:
+        return loglik
+    return torch.where(observed > 0, loglik, torch.inf)

@@ -33,6 +33,11 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
     class, and ``fit_resample(X, y)`` balances classes the way imbalanced-learn's
     over-samplers do.
 
+    Missing cells (NaN, None, ``pd.NA``) are welcome: the likelihood is taken
+    over the observed cells, and each column with holes in fit gets a
+    "missing" flag modelled with the other columns, so that sampled rows have
+    holes at about the training rate and where the training rows have them.
+
     Parameters
     ----------
     sampling_strategy : float, str or dict, default="auto"
@@ -112,6 +117,8 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
         dropout=0.0,
         beta=1.0,
         scaling="standard",
+        handle_unknown="ignore",
+        column_kinds=None,
         batch_size=256,
         learning_rate=1e-3,
         weight_decay=0.0,
@@ -131,6 +138,8 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
             dropout=dropout,
             beta=beta,
             scaling=scaling,
+            handle_unknown=handle_unknown,
+            column_kinds=column_kinds,
             batch_size=batch_size,
             learning_rate=learning_rate,
             weight_decay=weight_decay,
@@ -237,7 +246,11 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
                         self._one_hot(labels[start : start + n]), device=self._device
                     )
                 parts.append(module.sample(n, generator, condition).cpu().numpy())
-        return self._encoder.inverse_transform(np.concatenate(parts), clip=True)
+        # Columns with holes in fit get them back where the model draws its
+        # missing flag, so rates and co-missingness follow the training rows.
+        return self._encoder.inverse_transform(
+            np.concatenate(parts), clip=True, missing=True
+        )
 
     def score_samples(self, X, y=None):
         """Log-likelihood estimate of each row (ELBO at the posterior mean).

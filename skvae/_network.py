@@ -71,6 +71,12 @@ class TabularVAE(nn.Module):
     column (with a learned per-column scale), a logit for each binary column and
     logits for each categorical block.
 
+    A missing cell is NaN in the input (a categorical block of NaN). The
+    likelihood sums the observed
+    cells only, and the encoder sees a missing cell as 0 together with an
+    indicator per variable (``1`` = not seen), so that it can tell a hole from
+    a value.
+
     Parameters
     ----------
     n_numeric, n_binary : int
@@ -122,10 +128,9 @@ class TabularVAE(nn.Module):
         self.n_variables = self.n_numeric + self.n_binary + len(self.category_sizes)
         hidden = [int(h) for h in hidden_layer_sizes]
 
-        self.encoder = _mlp(
-            [self.n_features + self.n_conditions, *hidden], activation, dropout
-        )
-        encoded_width = hidden[-1] if hidden else self.n_features + self.n_conditions
+        n_inputs = self.n_features + self.n_conditions
+        self.encoder = _mlp([n_inputs, *hidden], activation, dropout)
+        encoded_width = hidden[-1] if hidden else n_inputs
         self.posterior = nn.Linear(encoded_width, 2 * self.n_components)
         self.decoder = _mlp(
             [self.n_components + self.n_conditions, *hidden[::-1]], activation, dropout
@@ -166,16 +171,68 @@ class TabularVAE(nn.Module):
             torch.cat([torch.arange(n_single), n_single + blocks]),
             persistent=False,
         )
+        sizes = torch.as_tensor(self.category_sizes, dtype=torch.long)
+        starts = torch.cumsum(sizes, 0) - sizes  # each block's first entry
+        self.register_buffer(
+            "variable_first_entry",
+            torch.cat([torch.arange(n_single), n_single + starts]).long(),
+            persistent=False,
+        )
+        # The first layer's weights on the "not seen" indicators, one per
+        # variable. They start at zero (and draw no random numbers), so a table
+        # without holes trains exactly as it would without them.
+        first_width = hidden[0] if hidden else 2 * self.n_components
+        self.indicator_weight = nn.Parameter(torch.zeros(first_width, self.n_variables))
 
     # -- building blocks ---------------------------------------------------------
 
-    def encode(self, x, condition=None):
-        """Return the posterior mean and log-variance, each ``(n, n_components)``."""
+    def split_missing(self, x):
+        """Return ``x`` with missing entries set to 0 and the observed mask.
+
+        The mask is ``(..., n_variables)``, 1 where the variable is observed (not
+        NaN), or None when every cell is: complete rows, the common case, skip
+        the masking.
+        """
+        missing = torch.isnan(x)
+        if not missing.any():
+            return x, None
+        x = x.masked_fill(missing, 0.0)
+        observed = ~missing.index_select(-1, self.variable_first_entry)
+        return x, observed.to(x.dtype)
+
+    def _encoder_layers(self):
+        return [*self.encoder, self.posterior]
+
+    def _first_layer(self, x, visible, condition=None):
+        """Pre-activation of the encoder's first layer.
+
+        ``x`` has its missing entries at 0 and ``visible`` (``(n,
+        n_variables)``, 1 = shown; None = all) says which variables the encoder
+        sees; a hidden one is shown as 0 with its indicator ``1 - visible`` at 1.
+        """
+        inputs = x if visible is None else x * visible[..., self.feature_variable]
         if condition is not None:
-            x = torch.cat([x, condition], dim=1)
-        mu, logvar = self.posterior(self.encoder(x)).chunk(2, dim=-1)
+            inputs = torch.cat([inputs, condition], dim=-1)
+        first = self._encoder_layers()[0](inputs)
+        if visible is None:
+            return first
+        return first + F.linear(1.0 - visible, self.indicator_weight)
+
+    def _posterior(self, x, visible, condition=None):
+        h = self._first_layer(x, visible, condition)
+        for layer in self._encoder_layers()[1:]:
+            h = layer(h)
+        mu, logvar = h.chunk(2, dim=-1)
         # Bounding the log-variance keeps exp() finite early in training.
         return mu, logvar.clamp(*_LOGVAR_RANGE)
+
+    def encode(self, x, condition=None):
+        """Return the posterior mean and log-variance, each ``(n, n_components)``.
+
+        ``x`` may hold NaN for missing cells.
+        """
+        x, observed = self.split_missing(x)
+        return self._posterior(x, observed, condition)
 
     def decode(self, z, condition=None):
         """Return decoder outputs ``(..., n_features)`` for latent codes ``z``."""
@@ -196,13 +253,16 @@ class TabularVAE(nn.Module):
         """Gaussian scale of each numeric column, ``(n_numeric,)``."""
         return self.min_scale + F.softplus(self.raw_scale)
 
-    def log_likelihood(self, x, output, mask=None):
-        """Log-likelihood of each variable, ``(..., n_variables)``.
+    def log_likelihood(self, x, output, observed=None):
+        """Log-likelihood of each variable, ``(..., n_variables)``; 0 where missing.
 
         ``x`` is the encoded input and ``output`` the decoder output (they broadcast
-        against each other). ``mask`` (same shape as the result, 1 = observed) zeroes
-        the terms of unobserved cells; ``None`` means every cell is observed.
+        against each other). Missing cells (NaN in ``x``) score 0; pass ``x``
+        with them at 0 and ``observed`` (:meth:`split_missing`) to skip finding
+        them again (None: every cell is observed).
         """
+        if observed is None:
+            x, observed = self.split_missing(x)
         if x.shape != output.shape:
             x, output = torch.broadcast_tensors(x, output)
         parts = []
@@ -230,9 +290,7 @@ class TabularVAE(nn.Module):
             start = nn_ + nb
             parts.append(self._categorical_loglik(x[..., start:], output[..., start:]))
         loglik = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
-        if mask is not None:
-            loglik = loglik * mask
-        return loglik
+        return loglik if observed is None else loglik * observed
 
     def _categorical_loglik(self, onehot, logits):
         """``sum(log_softmax(block) * onehot_block)`` for every categorical block.
@@ -257,16 +315,30 @@ class TabularVAE(nn.Module):
 
     # -- objectives --------------------------------------------------------------
 
-    def forward(self, x, condition=None, mask=None, sample=True):
+    def forward(self, x, condition=None, sample=True, hide_rate=0.0):
         """Per-variable log-likelihood ``(n, n_variables)`` and per-row KL ``(n,)``.
 
         With ``sample=True`` the decoder sees one reparameterised draw from q(z|x)
         (training); otherwise the posterior mean (deterministic scoring).
+        ``hide_rate`` is the share of rows in which one cell, chosen at random,
+        is hidden from the encoder while the likelihood still scores it: the
+        model learns to predict a cell from the others, which explanations by
+        masking need.
         """
-        mu, logvar = self.encode(x, condition)
+        x, observed = self.split_missing(x)
+        visible = observed
+        if hide_rate > 0:
+            n_rows = x.shape[0]
+            if observed is None:
+                observed = x.new_ones((n_rows, self.n_variables))
+            pick = torch.randint(0, self.n_variables, (n_rows,), device=x.device)
+            rows = torch.rand(n_rows, device=x.device) < hide_rate
+            hide = F.one_hot(pick, self.n_variables) * rows.unsqueeze(1)
+            visible = observed * (1 - hide).to(observed.dtype)
+        mu, logvar = self._posterior(x, visible, condition)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
         output = self.decode(z, condition)
-        return self.log_likelihood(x, output, mask), gaussian_kl(mu, logvar)
+        return self.log_likelihood(x, output, observed), gaussian_kl(mu, logvar)
 
     def importance_weighted_bound(self, x, eps):
         """Importance-weighted bound on log p(x) per row (Burda et al., 2016).
@@ -279,7 +351,10 @@ class TabularVAE(nn.Module):
         std = (0.5 * logvar).exp()
         z = mu.unsqueeze(1) + std.unsqueeze(1) * eps.unsqueeze(0)  # (n, k, d)
         output = self.decode(z)
-        log_px = self.log_likelihood(x.unsqueeze(1), output).sum(-1)
+        x, observed = self.split_missing(x)
+        if observed is not None:
+            observed = observed.unsqueeze(1)
+        log_px = self.log_likelihood(x.unsqueeze(1), output, observed).sum(-1)
         log_pz = (-0.5 * z.pow(2) - 0.5 * _LOG_2PI).sum(-1)
         log_qz = (-0.5 * eps.pow(2) - 0.5 * _LOG_2PI).sum(-1) - 0.5 * logvar.sum(
             -1, keepdim=True
@@ -296,38 +371,40 @@ class TabularVAE(nn.Module):
             start += size
         return slices
 
-    def conditional_log_likelihood(self, x, baseline, condition=None):
+    def conditional_log_likelihood(self, x, condition=None):
         """Log-likelihood of each variable given the others, ``(n, n_variables)``.
 
-        For variable ``j`` the row is encoded with ``j``'s entries replaced by
-        ``baseline`` (an encoded "typical" row), so that ``j`` cannot pull the
-        posterior towards itself, and ``j``'s actual value is scored under the
-        decoder at that posterior mean.
+        For variable ``j`` the row is encoded with ``j`` hidden, as a missing
+        cell is, so that ``j`` cannot pull the posterior towards itself, and
+        ``j``'s actual value is scored under the decoder at that posterior mean.
+        A missing variable scores 0.
 
         That is one network pass per variable, but two things make it cheap: the
-        first layer's pre-activation of the replaced row is the row's own plus a
-        change from ``j``'s entries only, and ``j``'s likelihood needs only
-        ``j``'s head outputs. The cost per row is linear in the number of
-        variables, not quadratic.
+        first layer's pre-activation of the row with ``j`` hidden is the row's
+        own plus a change from ``j``'s entries and indicator only, and ``j``'s
+        likelihood needs only ``j``'s head outputs. The cost per row is linear
+        in the number of variables, not quadratic.
         """
         n_variables = self.n_variables
         variable = self.feature_variable
-        layers = [*self.encoder, self.posterior]
+        layers = self._encoder_layers()
         first, rest = layers[0], nn.Sequential(*layers[1:])
-        inputs = x if condition is None else torch.cat([x, condition], dim=1)
-        pre = first(inputs)  # (n, h)
+        x, observed = self.split_missing(x)
+        if observed is None:
+            observed = x.new_ones((x.shape[0], n_variables))
+        pre = self._first_layer(x, observed, condition)  # (n, h)
         weight = first.weight[:, : self.n_features].T  # (n_features, h)
-        change = (baseline - x).unsqueeze(-1) * weight  # (n, n_features, h)
-        shifts = torch.zeros(
-            (x.shape[0], n_variables, pre.shape[-1]), dtype=x.dtype, device=x.device
-        ).index_add(1, variable, change)
+        # Hiding j takes its entries out and sets its indicator (if it was seen).
+        change = -x.unsqueeze(-1) * weight  # (n, n_features, h)
+        shifts = observed.unsqueeze(-1) * self.indicator_weight.T  # (n, n_var, h)
+        shifts = shifts.index_add(1, variable, change)
         mu, _ = rest(pre.unsqueeze(1) + shifts).chunk(2, dim=-1)  # (n, n_var, k)
         z = mu
         if condition is not None:
             z = torch.cat([mu, condition.unsqueeze(1).expand(-1, n_variables, -1)], -1)
         hidden = self.decoder(z)[:, variable]  # (n, n_features, h)
         output = (hidden * self.head.weight).sum(-1) + self.head.bias
-        return self.log_likelihood(x, output)
+        return self.log_likelihood(x, output, observed)
 
     def sample(self, n, generator=None, condition=None):
         """Draw ``n`` encoded rows from the generative model.

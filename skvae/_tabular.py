@@ -2,6 +2,7 @@
 
 # License: BSD 3-Clause
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,6 +12,7 @@ from sklearn.preprocessing import QuantileTransformer
 __all__ = ["TabularEncoder", "ColumnSchema"]
 
 SCALINGS = ("standard", "robust", "quantile", "none")
+KINDS = ("numeric", "binary", "categorical")
 
 
 @dataclass
@@ -33,6 +35,10 @@ class ColumnSchema:
         Spacing of the grid a numeric column's training values lie on (1 for
         counts, 0.5 for half points), 0 if they lie on none or take fewer than
         three values.
+    missing_rate : float
+        Share of the training rows in which the column is missing. A column
+        with missing cells in fit gets a "missing" flag that the model learns
+        with the other columns.
     """
 
     name: object
@@ -42,6 +48,7 @@ class ColumnSchema:
     minimum: float = 0.0
     maximum: float = 0.0
     step: float = 0.0
+    missing_rate: float = 0.0
 
 
 class TabularEncoder:
@@ -49,8 +56,15 @@ class TabularEncoder:
 
     Numeric columns are scaled, binary columns (bool, or two levels) become 0/1,
     categorical columns (object, string, category) are one-hot encoded. The encoded
-    matrix is laid out as ``[numeric | binary | one-hot blocks]`` so that the network
-    can treat each column type as one contiguous block.
+    matrix is laid out as ``[numeric | binary | missing flags | one-hot blocks]``
+    so that the network can treat each column type as one contiguous block.
+
+    Missing cells (NaN, None, ``pd.NA``) are encoded as NaN: a NaN entry, or a
+    one-hot block of NaN. Each column with missing cells in fit also gets a
+    0/1 "missing" flag, a binary variable of its own, so that the model learns
+    where cells go missing. A category level not seen in fit is an error, or
+    with ``handle_unknown="ignore"`` a missing cell whose flag (where the
+    column has one) says present: the two can be told apart.
 
     Parameters
     ----------
@@ -60,10 +74,18 @@ class TabularEncoder:
         range; ``"quantile"`` maps each column to a standard normal through its
         empirical quantiles (it clips values beyond the training range);
         ``"none"`` leaves numbers as they are.
+    handle_unknown : {"error", "ignore"}, default="error"
+        What a category level not seen in fit does in ``transform``.
+    column_kinds : dict or None, default=None
+        Kind to model a column as, by column name (DataFrames) or position
+        (arrays), overriding the guess: ``"numeric"``, ``"binary"`` or
+        ``"categorical"``.
     """
 
-    def __init__(self, scaling="standard"):
+    def __init__(self, scaling="standard", handle_unknown="error", column_kinds=None):
         self.scaling = scaling
+        self.handle_unknown = handle_unknown
+        self.column_kinds = column_kinds
 
     # -- fit ---------------------------------------------------------------------
 
@@ -81,7 +103,15 @@ class TabularEncoder:
         _check_not_empty(frame.shape[0])
         if frame.shape[1] == 0:
             raise ValueError("Found a table with 0 columns; at least 1 is needed.")
-        self.columns_ = [_infer_schema(name, frame[name]) for name in frame.columns]
+        kinds = dict(self.column_kinds or {})
+        unknown = [name for name in kinds if name not in set(frame.columns)]
+        if unknown:
+            raise ValueError(
+                f"column_kinds names columns that X does not have: {unknown}."
+            )
+        self.columns_ = [
+            _infer_schema(name, frame[name], kinds.get(name)) for name in frame.columns
+        ]
         self._layout()
         numeric = self._numeric_block(frame)
         self._fit_scaling(numeric)
@@ -92,15 +122,23 @@ class TabularEncoder:
         self.numeric_index_ = [i for i, k in enumerate(kinds) if k == "numeric"]
         self.binary_index_ = [i for i, k in enumerate(kinds) if k == "binary"]
         self.categorical_index_ = [i for i, k in enumerate(kinds) if k == "categorical"]
-        # One "variable" per input column, in the order the network reports them.
+        self.flagged_index_ = [
+            i for i, c in enumerate(self.columns_) if c.missing_rate > 0
+        ]
+        # The input column of each "variable", in the order the network reports
+        # them; a missing flag belongs to its column.
         self.variable_index_ = (
-            self.numeric_index_ + self.binary_index_ + self.categorical_index_
+            self.numeric_index_
+            + self.binary_index_
+            + self.flagged_index_
+            + self.categorical_index_
         )
         self.category_sizes_ = [
             len(self.columns_[i].levels) for i in self.categorical_index_
         ]
         self.n_numeric_ = len(self.numeric_index_)
-        self.n_binary_ = len(self.binary_index_)
+        # Binary entries of the network: binary columns, then missing flags.
+        self.n_binary_ = len(self.binary_index_) + len(self.flagged_index_)
         self.n_encoded_ = self.n_numeric_ + self.n_binary_ + sum(self.category_sizes_)
 
     def _fit_scaling(self, numeric):
@@ -110,16 +148,17 @@ class TabularEncoder:
         self.quantile_ = None
         if n_cols == 0 or self.scaling == "none":
             return
+        # Missing cells (NaN) are left out of every statistic.
         if self.scaling == "standard":
-            self.center_ = numeric.mean(axis=0)
-            scale = numeric.std(axis=0)
+            self.center_ = np.nanmean(numeric, axis=0)
+            scale = np.nanstd(numeric, axis=0)
         elif self.scaling == "robust":
-            self.center_ = np.median(numeric, axis=0)
-            q75, q25 = np.percentile(numeric, [75, 25], axis=0)
+            self.center_ = np.nanmedian(numeric, axis=0)
+            q75, q25 = np.nanpercentile(numeric, [75, 25], axis=0)
             # 1.349 makes the IQR a standard deviation for Gaussian data; columns
             # whose IQR is zero (mostly constant) fall back to their std.
             scale = (q75 - q25) / 1.349
-            scale = np.where(scale > 0, scale, numeric.std(axis=0))
+            scale = np.where(scale > 0, scale, np.nanstd(numeric, axis=0))
         else:
             self.quantile_ = QuantileTransformer(
                 output_distribution="normal",
@@ -144,13 +183,16 @@ class TabularEncoder:
     # -- transform ---------------------------------------------------------------
 
     def transform(self, X):
-        """Encode ``X`` as a float32 matrix of shape ``(n_samples, n_encoded_)``."""
+        """Encode ``X`` as a float32 matrix of shape ``(n_samples, n_encoded_)``.
+
+        Missing cells become NaN entries (see the class description).
+        """
         if self._all_numeric_array(X):
             # The common case, without a DataFrame per call: inference encodes in
             # chunks and the per-column path cost as much as the network's pass.
             values = np.asarray(X, dtype=np.float64)
             _check_not_empty(values.shape[0])
-            if not np.isfinite(values).all():
+            if np.isinf(values).any():
                 for j, column in enumerate(self.columns_):
                     _check_finite(column.name, values[:, j])
             return self._scale(values).astype(np.float32)
@@ -174,20 +216,28 @@ class TabularEncoder:
             )
         blocks = [self._scale(self._numeric_block(frame))]
         for i in self.binary_index_:
-            column = self.columns_[i]
-            codes = _level_codes(column, frame.iloc[:, i])
-            blocks.append(codes[:, None].astype(np.float64))
+            codes = self._codes(i, frame.iloc[:, i])
+            blocks.append(np.where(codes >= 0, codes, np.nan)[:, None])
+        for i in self.flagged_index_:
+            blocks.append(frame.iloc[:, i].isna().to_numpy(dtype=np.float64)[:, None])
         for i in self.categorical_index_:
-            column = self.columns_[i]
-            codes = _level_codes(column, frame.iloc[:, i])
-            onehot = np.zeros((len(codes), len(column.levels)))
-            onehot[np.arange(len(codes)), codes] = 1.0
+            codes = self._codes(i, frame.iloc[:, i])
+            onehot = np.zeros((len(codes), len(self.columns_[i].levels)))
+            known = codes >= 0
+            onehot[np.flatnonzero(known), codes[known]] = 1.0
+            onehot[~known] = np.nan
             blocks.append(onehot)
         return np.hstack(blocks).astype(np.float32)
+
+    def _codes(self, i, series):
+        return _level_codes(
+            self.columns_[i], series, ignore_unknown=self.handle_unknown == "ignore"
+        )
 
     def _all_numeric_array(self, X):
         return (
             not self.is_dataframe_
+            and not self.flagged_index_
             and self.n_numeric_ == len(self.columns_)
             and isinstance(X, np.ndarray)
             and X.ndim == 2
@@ -232,12 +282,14 @@ class TabularEncoder:
 
     # -- inverse -----------------------------------------------------------------
 
-    def inverse_transform(self, encoded, clip=False):
+    def inverse_transform(self, encoded, clip=False, missing=False):
         """Map an encoded matrix back to the original table.
 
         Binary entries are read as level 1 when at least 0.5, categorical blocks by
         their largest entry. Integer columns are rounded; with ``clip=True`` numeric
-        values are clipped to their training range.
+        values are clipped to their training range. With ``missing=True`` a cell
+        whose missing flag is at least 0.5 is returned missing (NaN, None or
+        ``pd.NA``, as the column's dtype holds them); else every cell is filled.
 
         Returns a DataFrame with the training columns and dtypes when the encoder was
         fitted on a DataFrame, else an array of the training array's dtype (an
@@ -258,6 +310,11 @@ class TabularEncoder:
             codes = (encoded[:, offset] >= 0.5).astype(int)
             out[i] = _restore_levels(codes, self.columns_[i])
             offset += 1
+        holes = {}
+        for i in self.flagged_index_:
+            if missing:
+                holes[i] = encoded[:, offset] >= 0.5
+            offset += 1
         for i, size in zip(self.categorical_index_, self.category_sizes_, strict=True):
             codes = encoded[:, offset : offset + size].argmax(axis=1)
             out[i] = _restore_levels(codes, self.columns_[i])
@@ -271,20 +328,24 @@ class TabularEncoder:
             table = np.empty((n_rows, len(self.columns_)), dtype=dtype)
             for i in range(len(self.columns_)):
                 table[:, i] = np.asarray(out[i], dtype=dtype)
+                if i in holes:
+                    table[holes[i], i] = np.nan if dtype.kind == "f" else None
             return table
         # Series with an explicit dtype: pandas would otherwise infer a string
         # dtype for object columns.
-        return pd.DataFrame(
-            {
-                column.name: pd.Series(out[i], dtype=column.dtype)
-                for i, column in enumerate(self.columns_)
-            }
-        )
+        columns = {}
+        for i, column in enumerate(self.columns_):
+            series = pd.Series(out[i], dtype=column.dtype)
+            columns[column.name] = series.mask(holes[i]) if i in holes else series
+        return pd.DataFrame(columns)
 
     def per_column(self, variable_values):
-        """Reorder per-variable values ``(n, n_columns)`` into input column order."""
-        result = np.empty_like(variable_values)
-        result[:, self.variable_index_] = variable_values
+        """Sum per-variable values ``(n, n_variables)`` into input columns.
+
+        A column's missing flag adds to its column.
+        """
+        result = np.zeros((variable_values.shape[0], len(self.columns_)))
+        np.add.at(result.T, self.variable_index_, variable_values.T)
         return result
 
 
@@ -299,17 +360,29 @@ def _as_frame(X):
     return frame.infer_objects() if array.dtype == object else frame
 
 
-def _infer_schema(name, series):
+def _infer_schema(name, series, kind=None):
+    """The column's schema; ``kind`` overrides the guess from its dtype."""
     dtype = series.dtype
-    if series.isna().any():
+    holes = series.isna()
+    missing_rate = float(holes.mean())
+    if missing_rate == 1.0:
         raise ValueError(
-            f"Column {name!r} contains missing values (NaN or None); skvae does not "
-            "impute them. Drop or impute them before fitting."
+            f"Column {name!r} holds no value in fit (every cell is missing); drop it."
         )
-    if pd.api.types.is_bool_dtype(dtype):
-        return ColumnSchema(name, "binary", dtype, levels=[False, True])
-    if pd.api.types.is_numeric_dtype(dtype):
-        values = series.to_numpy(dtype=np.float64)
+    observed = series[~holes]
+    if kind is None:
+        kind = _guess_kind(name, series)
+    if kind not in KINDS:
+        raise ValueError(
+            f"column_kinds[{name!r}] must be one of {KINDS}, got {kind!r}."
+        )
+    if kind == "numeric":
+        try:
+            values = pd.to_numeric(observed, errors="raise").to_numpy(np.float64)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"Column {name!r} cannot be modelled as numeric: {exc}"
+            ) from None
         _check_finite(name, values)
         return ColumnSchema(
             name,
@@ -318,13 +391,58 @@ def _infer_schema(name, series):
             minimum=values.min(),
             maximum=values.max(),
             step=_grid_step(values),
+            missing_rate=missing_rate,
         )
-    if isinstance(dtype, pd.CategoricalDtype):
+    if pd.api.types.is_bool_dtype(dtype):
+        levels = [False, True]
+    elif isinstance(dtype, pd.CategoricalDtype):
         levels = list(dtype.categories)
     else:
-        levels = _sorted_levels(series.unique())
-    kind = "binary" if len(levels) == 2 else "categorical"
-    return ColumnSchema(name, kind, dtype, levels=levels)
+        levels = _sorted_levels(observed.unique())
+    if kind == "binary" and len(levels) > 2:
+        raise ValueError(
+            f"Column {name!r} cannot be modelled as binary: it has {len(levels)} "
+            "levels."
+        )
+    if kind == "categorical" and len(levels) == 2:
+        kind = "binary"  # the same distribution, one logit instead of two
+    return ColumnSchema(name, kind, dtype, levels=levels, missing_rate=missing_rate)
+
+
+def _guess_kind(name, series):
+    """Booleans are binary, numbers numeric, anything else categorical.
+
+    A datetime column has no sensible guess (its levels would be one-hot
+    encoded); an object column of numbers written as text is modelled as
+    categorical, with a warning.
+    """
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "binary"
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(
+        dtype
+    ):
+        raise ValueError(
+            f"Column {name!r} holds dates or times ({dtype}); skvae does not guess "
+            "how to model them. Convert it to numbers (say, days since a date, or "
+            "the year and month as columns of their own), or pass "
+            f"column_kinds={{{name!r}: 'categorical'}} to treat each value as a "
+            "level."
+        )
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    if not isinstance(dtype, pd.CategoricalDtype):
+        observed = series.dropna()
+        as_numbers = pd.to_numeric(observed, errors="coerce")
+        if len(observed) and as_numbers.notna().all():
+            warnings.warn(
+                f"Column {name!r} holds numbers as text ({observed.iloc[0]!r}, ...); "
+                "it is modelled as categorical, one level per distinct value. Pass "
+                f"column_kinds={{{name!r}: 'numeric'}} to model it as a number.",
+                UserWarning,
+                stacklevel=2,
+            )
+    return "categorical"
 
 
 def _grid_step(values):
@@ -357,31 +475,42 @@ def _check_not_empty(n_rows):
 
 
 def _check_finite(name, values):
-    if np.isnan(values).any():
-        raise ValueError(f"Column {name!r} contains NaN.")
+    """Infinity is an error; NaN is a missing cell."""
     if np.isinf(values).any():
-        raise ValueError(f"Column {name!r} contains infinity.")
+        raise ValueError(
+            f"Column {name!r} contains infinity; only finite numbers and missing "
+            "values (NaN) can be modelled."
+        )
 
 
-def _level_codes(column, series):
-    if series.isna().any():
-        raise ValueError(f"Column {column.name!r} contains missing values (NaN).")
+# Codes of cells that hold no known level (see _level_codes).
+_MISSING = -1
+_UNKNOWN = -2
+
+
+def _level_codes(column, series, ignore_unknown=False):
+    """Each cell's level code; ``_MISSING`` for a missing cell and, with
+    ``ignore_unknown``, ``_UNKNOWN`` for a level not seen in fit (else an error).
+    """
+    holes = series.isna().to_numpy()
     lookup = {level: code for code, level in enumerate(column.levels)}
     values = series.to_numpy(dtype=object)
+    codes = np.full(len(values), _MISSING, dtype=np.intp)
     try:
-        codes = np.fromiter(
-            (lookup[v] for v in values), dtype=np.intp, count=len(values)
-        )
-    except KeyError as exc:
-        raise ValueError(
-            f"Column {column.name!r} holds the category {exc.args[0]!r}, which was not "
-            f"seen in fit (known: {column.levels[:10]}"
-            f"{' ...' if len(column.levels) > 10 else ''})."
-        ) from None
+        found = [lookup.get(v, _UNKNOWN) for v in values[~holes]]
     except TypeError as exc:
         raise TypeError(
             f"Column {column.name!r} holds an unhashable value: {exc}"
         ) from None
+    codes[~holes] = found
+    if not ignore_unknown and (codes == _UNKNOWN).any():
+        unknown = values[codes == _UNKNOWN][0]
+        raise ValueError(
+            f"Column {column.name!r} holds the category {unknown!r}, which was not "
+            f"seen in fit (known: {column.levels[:10]}"
+            f"{' ...' if len(column.levels) > 10 else ''}). Pass "
+            "handle_unknown='ignore' to treat unseen categories as missing cells."
+        )
     return codes
 
 

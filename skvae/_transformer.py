@@ -26,6 +26,11 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
     :class:`~sklearn.model_selection.GridSearchCV` can tune ``n_components`` and the
     architecture without labels, as it does for ``PCA``.
 
+    Rows may have missing cells (NaN, None, ``pd.NA``) in ``fit`` and in
+    ``transform``: the encoder reads the cells a row has, and
+    ``inverse_transform`` returns complete rows. A category level not seen in
+    fit is read as a missing cell (``handle_unknown="ignore"``).
+
     Parameters
     ----------
     sample_latent : bool, default=False
@@ -82,6 +87,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         dropout=0.0,
         beta=1.0,
         scaling="standard",
+        handle_unknown="ignore",
+        column_kinds=None,
         batch_size=256,
         learning_rate=1e-3,
         weight_decay=0.0,
@@ -101,6 +108,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
             dropout=dropout,
             beta=beta,
             scaling=scaling,
+            handle_unknown=handle_unknown,
+            column_kinds=column_kinds,
             batch_size=batch_size,
             learning_rate=learning_rate,
             weight_decay=weight_decay,

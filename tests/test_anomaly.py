@@ -18,6 +18,11 @@ def demo():
 
 
 @pytest.fixture(scope="module")
+def fitted_wine(wine_mixed):
+    return VAEAnomalyDetector(random_state=0, **FAST).fit(wine_mixed)
+
+
+@pytest.fixture(scope="module")
 def fitted_demo(demo):
     X, _ = demo
     return VAEAnomalyDetector(random_state=0, **FAST).fit(X)
@@ -130,16 +135,15 @@ def test_explanation_matches_one_network_pass_per_column(wine_mixed):
     detector = VAEAnomalyDetector(random_state=0, **FAST).fit(wine_mixed)
     module = copy.deepcopy(detector.module_).double()
     x = torch.as_tensor(detector._encode(wine_mixed)[:50], dtype=torch.float64)
-    baseline = torch.as_tensor(detector._encoded_mean, dtype=torch.float64)
     plain = []
     with torch.inference_mode():
         for j, cols in enumerate(module.variable_slices()):
-            replaced = x.clone()
-            replaced[:, cols] = baseline[cols]
-            output = module.decode(module.encode(replaced)[0])
+            hidden = x.clone()
+            hidden[:, cols] = torch.nan
+            output = module.decode(module.encode(hidden)[0])
             plain.append(module.log_likelihood(x, output)[:, j])
         plain = torch.stack(plain, dim=1)
-        fast = module.conditional_log_likelihood(x, baseline)
+        fast = module.conditional_log_likelihood(x)
     np.testing.assert_allclose(fast.numpy(), plain.numpy(), rtol=1e-10, atol=1e-10)
     expected = detector._encoder.per_column(plain.numpy() - detector._column_baseline)
     np.testing.assert_allclose(
@@ -149,17 +153,61 @@ def test_explanation_matches_one_network_pass_per_column(wine_mixed):
 
 def test_bad_input_gets_a_clear_error(fitted_demo, demo, wine_mixed):
     X, _ = demo
-    with pytest.raises(ValueError, match="contains NaN"):
-        fitted_demo.score_samples(X.assign(**{"mean radius": np.nan}))
+    with pytest.raises(ValueError, match="'mean radius' contains infinity"):
+        fitted_demo.score_samples(X.assign(**{"mean radius": np.inf}))
     with pytest.raises(ValueError, match="30 features"):
         fitted_demo.score_samples(X.to_numpy()[:, :5])
     with pytest.raises(ValueError, match="0 sample"):
         VAEAnomalyDetector().fit(X.iloc[:0])
-    detector = VAEAnomalyDetector(random_state=0, max_epochs=2).fit(wine_mixed)
+    detector = VAEAnomalyDetector(
+        random_state=0, max_epochs=2, handle_unknown="error"
+    ).fit(wine_mixed)
     unseen = wine_mixed.iloc[[0]].astype({"hue_level": object})
     unseen["hue_level"] = "violet"
     with pytest.raises(ValueError, match="'hue_level' holds the category 'violet'"):
         detector.predict(unseen)
+
+
+def test_unseen_levels_score_low_and_never_fail_a_batch(fitted_wine, wine_mixed):
+    fitted = fitted_wine
+    rows = wine_mixed.astype({"hue_level": object})
+    rows.loc[[3, 7], "hue_level"] = "violet"
+    scores = fitted.score_samples(rows)
+    normal = fitted.score_samples(wine_mixed)
+    # Each unseen level costs log(1 / (n + 1)) in place of its level's term.
+    assert (scores[[3, 7]] < normal[[3, 7]] - 4).all()
+    np.testing.assert_allclose(np.delete(scores, [3, 7]), np.delete(normal, [3, 7]))
+    explanation = fitted.explain(rows.iloc[[3, 7]])
+    assert (explanation.idxmin(axis=1) == "hue_level").all()
+
+
+def test_rows_with_missing_cells_are_scored(fitted_wine, wine_mixed):
+    fitted = fitted_wine
+    # No column was missing in fit: a hole there is itself unusual.
+    holes = wine_mixed.copy()
+    holes.loc[holes.index[:5], "alcohol"] = np.nan
+    scores = fitted.score_samples(holes)
+    normal = fitted.score_samples(wine_mixed)
+    assert np.isfinite(scores).all()
+    assert (scores[:5] < normal[:5]).all()
+    assert (fitted.predict(holes.iloc[:5]) == -1).sum() >= 3
+    assert (fitted.explain(holes.iloc[:5]).idxmin(axis=1) == "alcohol").all()
+
+
+def test_missing_cells_in_fit_are_modelled(wine_mixed):
+    # "proline" goes missing in a third of the training rows, where alcohol is low.
+    holes = wine_mixed.copy()
+    low = holes.alcohol < holes.alcohol.quantile(0.33)
+    holes.loc[low, "proline"] = np.nan
+    detector = VAEAnomalyDetector(random_state=0, max_epochs=40).fit(holes)
+    assert np.isfinite(detector.score_samples(holes)).all()
+    # A hole where it is common costs little; a hole where it never happens in
+    # fit (a high-alcohol row) costs more.
+    odd = holes[~low].iloc[:20].assign(proline=np.nan)
+    usual = holes[low].iloc[:20]
+    assert np.median(detector.score_samples(odd)) < np.median(
+        detector.score_samples(usual)
+    )
 
 
 def test_one_row_and_fewer_rows_than_batch(demo):
@@ -215,6 +263,8 @@ def test_trim_fraction_reaches_the_training_loop(demo, trim_fraction, monkeypatc
         return original(*args, trim_fraction=trim_fraction, sample=sample, **kwargs)
 
     monkeypatch.setattr(_training, "negative_elbo", spy)
+    # the phase after the fit that trains the missing-cell indicators only
+    monkeypatch.setattr(VAEAnomalyDetector, "_indicator_steps", 0)
     X, _ = demo
     params = {**FAST, "max_epochs": 50, "n_iter_no_change": 50}
     VAEAnomalyDetector(trim_fraction=trim_fraction, random_state=0, **params).fit(X)

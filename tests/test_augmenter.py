@@ -183,3 +183,30 @@ def test_unconditional_score_samples_rejects_classes(unconditional, wine_mixed):
     assert unconditional.score_samples(wine_mixed).shape == (len(wine_mixed),)
     with pytest.raises(ValueError, match="fitted without classes"):
         unconditional.score_samples(wine_mixed, y=np.zeros(len(wine_mixed)))
+
+
+def test_samples_have_holes_at_the_training_rate_and_together(wine_mixed):
+    holes = wine_mixed.astype({"hue_level": object})
+    rng = np.random.RandomState(0)
+    gone = rng.rand(len(holes)) < 0.25
+    # alcohol and hue_level go missing together; proline on its own.
+    holes.loc[gone, ["alcohol", "hue_level"]] = np.nan
+    holes.loc[rng.rand(len(holes)) < 0.1, "proline"] = np.nan
+    # The default step budget: the flags' rates need more than FAST's 120 steps.
+    augmenter = VAEAugmenter(random_state=0).fit(holes)
+    rows = augmenter.sample(2000, random_state=0)
+    rates, expected = rows.isna().mean(), holes.isna().mean()
+    assert (abs(rates - expected) < 0.03).all(), (rates, expected)
+    both = rows["alcohol"].isna() & rows["hue_level"].isna()
+    # independent holes would give about 0.25 here
+    assert both.sum() > 0.5 * rows["alcohol"].isna().sum()
+    assert rows.drop(columns=["alcohol", "hue_level", "proline"]).notna().all().all()
+
+
+def test_fit_resample_takes_rows_with_holes(wine_mixed):
+    holes = wine_mixed.copy()
+    holes.loc[::7, "alcohol"] = np.nan
+    X, y = holes.drop(columns="cultivar"), holes["cultivar"]
+    resampled, labels = VAEAugmenter(random_state=0, **FAST).fit_resample(X, y)
+    assert labels.value_counts().nunique() == 1
+    pd.testing.assert_frame_equal(resampled.iloc[: len(X)], X)

@@ -145,11 +145,13 @@ def test_object_arrays_of_categories_are_tables_of_categories():
     odd = X[:1].copy()
     odd[0, 0] = "purple"
     with pytest.raises(ValueError, match="'purple', which was not seen in fit"):
-        detector.score_samples(odd)
+        VAEAnomalyDetector(max_epochs=3, handle_unknown="error").fit(X).score_samples(
+            odd
+        )
     holes = X.copy()
-    holes[3, 0] = None
-    with pytest.raises(ValueError, match="contains missing values"):
-        VAEAnomalyDetector(max_epochs=3).fit(holes)
+    holes[3, 0] = None  # a missing cell, not a level
+    fitted = VAEAnomalyDetector(max_epochs=3).fit(holes)
+    assert fitted._encoder.columns_[0].levels == ["blue", "green", "red"]
     # an object array of numbers is numeric, as scikit-learn reads it
     numbers = VAEAnomalyDetector(max_epochs=3, random_state=0).fit(X[:, 1:])
     assert numbers._encoder.columns_[0].kind == "numeric"
@@ -185,3 +187,24 @@ def test_scoring_memory_does_not_grow_with_the_rows(cancer):
     # The output (1.7 MiB) plus a few chunk-sized buffers (8,192 rows x 30 x 8 B
     # = 1.9 MiB each); encoding the whole input at once would take > 100 MiB.
     assert peak < 20 * 2**20, f"scoring traced {peak / 2**20:.0f} MiB"
+
+
+def test_column_kinds_are_reported_and_can_be_chosen(wine_mixed):
+    from skvae import VAETransformer
+
+    fitted = VAETransformer(max_epochs=2, random_state=0).fit(wine_mixed)
+    assert fitted.column_kinds_ == {
+        "alcohol": "numeric",
+        "malic_acid": "numeric",
+        "color_intensity": "numeric",
+        "proline": "numeric",
+        "magnesium": "numeric",
+        "cultivar": "categorical",
+        "strong": "binary",
+        "hue_level": "categorical",
+    }
+    chosen = VAETransformer(
+        max_epochs=2, random_state=0, column_kinds={"magnesium": "categorical"}
+    ).fit(wine_mixed)
+    assert chosen.column_kinds_["magnesium"] == "categorical"
+    assert chosen.module_.n_features > fitted.module_.n_features

@@ -34,10 +34,10 @@ def test_param_validation(estimator):
     check_param_validation(type(estimator).__name__, estimator)
 
 
-# imbalanced-learn's sampler checks. Two of its checks do not run here, each for a
-# reason: check_samplers_sparse (the estimator's sparse tag is False: the network
-# needs dense rows, and a sparse matrix is refused with scikit-learn's message) and
-# check_samplers_nan (allow_nan is False until missing cells are modelled).
+# imbalanced-learn's sampler checks. One of its checks does not run here:
+# check_samplers_sparse (the estimator's sparse tag is False: the network needs
+# dense rows, and a sparse matrix is refused with scikit-learn's message).
+# check_samplers_nan runs: missing cells are modelled (allow_nan).
 # check_samplers_sample_indices runs and passes: a generative sampler keeps no
 # sample_indices_, every added row is new.
 # (The checks are listed here: imbalanced-learn's parametrize_with_checks hands

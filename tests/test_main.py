@@ -67,7 +67,7 @@ def _file(name, text):
         (_file("absent.csv", None), "no such file"),
         (_file("empty.csv", ""), "not a readable table"),
         (_file("data.json", "{}"), "expected a .csv or .parquet"),
-        (_file("nan.csv", "a,b\n1,2\n,3\n"), "'a' contains missing values"),
+        (_file("inf.csv", "a,b\n1,2\ninf,3\n"), "'a' contains infinity"),
     ],
 )
 def test_bad_files_get_one_line_and_exit_code_2(tmp_path, capsys, make, message):
@@ -95,3 +95,14 @@ def test_demo_prints_roc_auc_and_explained_anomalies(capsys):
     assert "367 rows x 30 columns, 10 known anomalies" in out
     assert "ROC-AUC 0." in out
     assert out.count("=") >= 30  # ten rows, three explaining columns each
+
+
+def test_empty_cells_are_missing_values(table, tmp_path):
+    holes = pd.read_csv(table)
+    holes.iloc[::10, 1] = None
+    path, out = tmp_path / "holes.csv", tmp_path / "scores.csv"
+    holes.to_csv(path, index=False)
+    assert ",," in path.read_text()
+    assert main(["detect", str(path), "--out", str(out)]) == 0
+    result = pd.read_csv(out)
+    assert len(result) == len(holes) and result["score"].notna().all()

@@ -71,13 +71,13 @@ def test_categorical_log_likelihood_of_blocks_of_several_sizes(seed):
         start += size
 
 
-def plain_conditional_log_likelihood(module, x, baseline, condition):
-    """One full network pass per variable, the variable's entries replaced."""
+def plain_conditional_log_likelihood(module, x, condition):
+    """One full network pass per variable, the variable's entries missing."""
     columns = []
     for j, cols in enumerate(module.variable_slices()):
-        replaced = x.clone()
-        replaced[:, cols] = baseline[cols]
-        mu, _ = module.encode(replaced, condition)
+        hidden = x.clone()
+        hidden[:, cols] = torch.nan
+        mu, _ = module.encode(hidden, condition)
         output = module.decode(mu, condition)
         columns.append(module.log_likelihood(x, output)[:, j])
     return torch.stack(columns, dim=1)
@@ -98,16 +98,20 @@ def test_conditional_log_likelihood_matches_one_pass_per_variable(
         numeric_half_bins=[0.0, 0.2, 0.0],
     ).double()
     generator = torch.Generator().manual_seed(seed)
+    # The indicators' weights start at 0; trained ones are not.
+    module.indicator_weight.data.normal_(generator=generator)
     x = random_encoded_rows(module, 7, generator)
+    x[1, 0] = x[2, 3] = torch.nan  # cells missing already
+    x[3, 8] = torch.nan  # the one-level categorical block
     condition = None
     if n_conditions:
         codes = torch.randint(0, n_conditions, (7,), generator=generator)
         condition = torch.nn.functional.one_hot(codes, n_conditions).double()
-    baseline = x.mean(0)
-    fast = module.conditional_log_likelihood(x, baseline, condition)
-    plain = plain_conditional_log_likelihood(module, x, baseline, condition)
+    fast = module.conditional_log_likelihood(x, condition)
+    plain = plain_conditional_log_likelihood(module, x, condition)
     assert fast.shape == (7, module.n_variables)
     torch.testing.assert_close(fast, plain, rtol=1e-12, atol=1e-12)
+    assert fast[1, 0] == fast[2, 3] == fast[3, 6] == 0
 
 
 def test_gaussian_log_likelihood_by_hand():
@@ -129,14 +133,41 @@ def test_kl_matches_closed_form():
     assert gaussian_kl(mu, logvar)[1].item() == 0.0
 
 
-def test_mask_zeroes_unobserved_cells(seed):
+def test_missing_cells_score_zero_and_leave_the_others_alone(seed):
     module = tiny_module(seed)
     output = torch.randn(3, 6)
-    mask = torch.ones(3, 4)
-    mask[1, 0] = 0
-    masked = module.log_likelihood(X3, output, mask)
-    assert masked[1, 0] == 0
-    torch.testing.assert_close(masked[0], module.log_likelihood(X3, output)[0])
+    holes = X3.clone()
+    holes[1, 0] = torch.nan  # a numeric cell
+    holes[2, 3:] = torch.nan  # a categorical block
+    full = module.log_likelihood(X3, output)
+    loglik = module.log_likelihood(holes, output)
+    assert loglik[1, 0] == loglik[2, 3] == 0
+    keep = torch.ones_like(full, dtype=torch.bool)
+    keep[1, 0] = keep[2, 3] = False
+    torch.testing.assert_close(loglik[keep], full[keep])
+    _, observed = module.split_missing(holes)
+    assert observed.sum() == 12 - 2
+    assert module.split_missing(X3)[1] is None  # complete rows skip the masking
+
+
+def test_hidden_cells_are_indistinguishable_to_the_encoder(seed):
+    module = tiny_module(seed)
+    module.indicator_weight.data.normal_()
+    # hide_rate=1 hides one cell of every row from the encoder: each row's
+    # posterior is that of the row with one of its variables missing.
+    torch.manual_seed(seed)
+    _, kl = module(X3, sample=False, hide_rate=1.0)
+    for row, value in zip(X3, kl, strict=True):
+        one_hidden = []
+        for cols in module.variable_slices():
+            hidden = row.clone().unsqueeze(0)
+            hidden[:, cols] = torch.nan
+            one_hidden.append(gaussian_kl(*module.encode(hidden)).item())
+        assert min(abs(k - value.item()) for k in one_hidden) < 1e-6
+    # A missing cell is seen through its indicator, not as the value 0.
+    zero, hole = X3[:1].clone(), X3[:1].clone()
+    zero[0, 0], hole[0, 0] = 0.0, torch.nan
+    assert not torch.allclose(module.encode(zero)[0], module.encode(hole)[0])
 
 
 def test_forward_at_posterior_mean_is_deterministic(seed):
@@ -236,3 +267,16 @@ def test_narrow_bins_use_the_density_times_the_width():
 def test_half_bins_are_checked(half_bins):
     with pytest.raises(ValueError, match="numeric_half_bins needs 3 values >= 0"):
         TabularVAE(3, 0, [], 1, (4,), numeric_half_bins=half_bins)
+
+
+@pytest.mark.parametrize("category_sizes", [[], [2, 3]])
+def test_observed_mask_has_one_entry_per_variable(category_sizes):
+    module = TabularVAE(2, 1, category_sizes, 2, (4,))
+    x = torch.zeros(2, module.n_features)
+    x[0, 0] = torch.nan
+    if category_sizes:
+        x[1, 3:5] = torch.nan
+    _, observed = module.split_missing(x)
+    assert observed.shape == (2, module.n_variables)
+    assert observed[0].tolist() == [0.0] + [1.0] * (module.n_variables - 1)
+    assert observed[1].sum() == module.n_variables - (1 if category_sizes else 0)

@@ -87,10 +87,6 @@ def test_clip_keeps_numbers_in_training_range(wine_mixed):
     "bad, match",
     [
         (
-            lambda f: f.assign(alcohol=np.where(f.index == 3, np.nan, f.alcohol)),
-            "'alcohol' contains NaN",
-        ),
-        (
             lambda f: f.assign(alcohol=np.where(f.index == 3, np.inf, f.alcohol)),
             "'alcohol' contains infinity",
         ),
@@ -116,11 +112,11 @@ def test_bad_input_is_named(wine_mixed, bad, match):
         encoder.transform(bad(wine_mixed))
 
 
-def test_fit_rejects_missing_values_and_empty_tables(wine_mixed):
-    with_none = wine_mixed.astype({"hue_level": object})
-    with_none.loc[2, "hue_level"] = None
-    with pytest.raises(ValueError, match="'hue_level' contains missing values"):
-        TabularEncoder().fit(with_none)
+def test_fit_rejects_empty_columns_and_tables(wine_mixed):
+    with pytest.raises(ValueError, match="'alcohol' holds no value in fit"):
+        TabularEncoder().fit(wine_mixed.assign(alcohol=np.nan))
+    with pytest.raises(ValueError, match="'alcohol' contains infinity"):
+        TabularEncoder().fit(wine_mixed.assign(alcohol=np.inf))
     with pytest.raises(ValueError, match="empty table"):
         TabularEncoder().fit(wine_mixed.iloc[:0])
     with pytest.raises(ValueError, match="scaling must be one of"):
@@ -181,3 +177,103 @@ def test_half_bins_are_half_the_grid_step_in_scaled_units(wine_mixed, scaling):
 def test_quantile_scaling_has_no_bins(wine_mixed):
     encoder = TabularEncoder(scaling="quantile").fit(wine_mixed)
     assert not encoder.half_bins_.any()
+
+
+def holed(frame):
+    """``frame`` with a few cells missing, each marked its own way."""
+    frame = frame.astype({"hue_level": object, "strong": "boolean"})
+    frame.loc[[1, 5], "alcohol"] = np.nan
+    frame.loc[2, "hue_level"] = None
+    frame.loc[3, "hue_level"] = pd.NA
+    frame.loc[4, "cultivar"] = np.nan
+    frame.loc[6, "strong"] = pd.NA
+    return frame
+
+
+def test_missing_cells_are_nan_entries_with_a_flag_per_column(wine_mixed):
+    frame = holed(wine_mixed)
+    encoder = TabularEncoder().fit(frame)
+    assert [c.missing_rate > 0 for c in encoder.columns_] == [
+        name in ("alcohol", "hue_level", "cultivar", "strong") for name in frame.columns
+    ]
+    # 5 numeric | strong | four flags | 3 + 3 one-hot levels
+    assert encoder.n_binary_ == 1 + 4
+    encoded = encoder.transform(frame)
+    assert encoded.shape == (len(frame), 5 + 5 + 3 + 3)
+    assert np.isnan(encoded[[1, 5], 0]).all()
+    assert np.isnan(encoded[6, 5])
+    flags = encoded[:, 6:10]
+    assert flags.sum() == 6
+    assert set(np.flatnonzero(flags.any(axis=1))) == set(range(1, 7))
+    assert np.isnan(encoded[4, 10:13]).all() and np.isnan(encoded[[2, 3], 13:]).all()
+    # Statistics leave the holes out.
+    observed = frame["alcohol"].dropna()
+    np.testing.assert_allclose(encoder.center_[0], observed.mean())
+    # Back with the holes where the flags say, or filled.
+    back = encoder.inverse_transform(encoded, missing=True)
+    pd.testing.assert_frame_equal(back.isna(), frame.isna())
+    assert not encoder.inverse_transform(np.nan_to_num(encoded)).isna().any().any()
+
+
+def test_missing_cells_of_a_column_never_missing_in_fit_are_nan(wine_mixed):
+    encoder = TabularEncoder().fit(wine_mixed)
+    encoded = encoder.transform(holed(wine_mixed))
+    assert encoded.shape == (len(wine_mixed), 12)
+    assert np.isnan(encoded[[1, 5], 0]).all() and np.isnan(encoded[4, 6:9]).all()
+
+
+def test_unseen_levels_are_errors_or_missing_cells(wine_mixed):
+    new = wine_mixed.astype({"hue_level": object, "cultivar": object})
+    new.loc[0, "hue_level"] = "violet"
+    new.loc[1, "cultivar"] = "class_9"
+    with pytest.raises(ValueError, match="handle_unknown='ignore'"):
+        TabularEncoder().fit(wine_mixed).transform(new)
+    encoder = TabularEncoder(handle_unknown="ignore").fit(wine_mixed)
+    encoded = encoder.transform(new)
+    assert np.isnan(encoded[0, 9:]).all() and np.isnan(encoded[1, 6:9]).all()
+    np.testing.assert_array_equal(encoded[2:], encoder.transform(wine_mixed)[2:])
+
+
+def test_column_kinds_override_the_guess(wine_mixed):
+    frame = wine_mixed.assign(
+        grade=[str(v % 5) for v in range(len(wine_mixed))],
+        flag=np.arange(len(wine_mixed)) % 2,
+    )
+    with pytest.warns(UserWarning, match="'grade' holds numbers as text"):
+        guessed = TabularEncoder().fit(frame)
+    kinds = {c.name: c.kind for c in guessed.columns_}
+    assert kinds["grade"] == "categorical" and kinds["flag"] == "numeric"
+    chosen = TabularEncoder(
+        column_kinds={"grade": "numeric", "flag": "binary", "magnesium": "categorical"}
+    ).fit(frame)
+    kinds = {c.name: c.kind for c in chosen.columns_}
+    assert (kinds["grade"], kinds["flag"], kinds["magnesium"]) == (
+        "numeric",
+        "binary",
+        "categorical",
+    )
+    back = chosen.inverse_transform(chosen.transform(frame))
+    assert (back["flag"] == frame["flag"]).all()
+    assert (back["magnesium"] == frame["magnesium"]).all()
+
+
+@pytest.mark.parametrize(
+    "kinds, match",
+    [
+        ({"nope": "numeric"}, r"X does not have: \['nope'\]"),
+        ({"alcohol": "ordinal"}, "must be one of"),
+        ({"hue_level": "numeric"}, "'hue_level' cannot be modelled as numeric"),
+        ({"magnesium": "binary"}, "'magnesium' cannot be modelled as binary"),
+    ],
+)
+def test_bad_column_kinds_are_named(wine_mixed, kinds, match):
+    with pytest.raises(ValueError, match=match):
+        TabularEncoder(column_kinds=kinds).fit(wine_mixed)
+
+
+def test_dates_are_not_guessed(wine_mixed):
+    dated = wine_mixed.assign(day=pd.date_range("2026-01-01", periods=len(wine_mixed)))
+    with pytest.raises(ValueError, match="'day' holds dates or times"):
+        TabularEncoder().fit(dated)
+    encoder = TabularEncoder(column_kinds={"day": "categorical"}).fit(dated)
+    assert encoder.columns_[-1].kind == "categorical"

@@ -5,7 +5,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skvae import VAEAnomalyDetector
 from skvae._network import TabularVAE
-from skvae._training import evaluate_loss, train_vae, trimmed_rows
+from skvae._training import evaluate_loss, train_indicators, train_vae, trimmed_rows
 
 
 def _module_and_data(cancer, seed):
@@ -172,3 +172,23 @@ def test_trimming_keeps_injected_outliers_out_of_the_model(seed):
     # Untrimmed, the model learns the tight cluster as a mode of its own;
     # trimmed, it stays improbable.
     assert losses[0.05] > 3 * losses[0.0]
+
+
+def test_indicator_training_changes_rows_with_holes_only(cancer, seed):
+    module, X = _module_and_data(cancer, seed)
+    generator = torch.Generator().manual_seed(seed)
+    train_vae(module, X, max_epochs=20, generator=generator)
+    complete = module.encode(X[:20])[0].detach().clone()
+    holes = X[:20].clone()
+    holes[:, 0] = torch.nan
+    hidden_before = module.encode(holes)[0].detach().clone()
+    variables = torch.ones(30, dtype=torch.bool)
+    variables[5] = False
+    before = -evaluate_loss(module, X)
+    train_indicators(module, X, steps=100, variables=variables, generator=generator)
+    torch.testing.assert_close(module.encode(X[:20])[0], complete)
+    assert -evaluate_loss(module, X) == pytest.approx(before)
+    assert not torch.allclose(module.encode(holes)[0], hidden_before)
+    assert (module.indicator_weight[:, 5] == 0).all()
+    assert (module.indicator_weight[:, 0] != 0).any()
+    assert all(p.requires_grad for p in module.parameters())

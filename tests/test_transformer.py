@@ -121,5 +121,29 @@ def test_bad_input(fitted_wine, wine_mixed):
         fitted_wine.inverse_transform(np.zeros((4, 2)))
     with pytest.raises(ValueError, match="NaN or infinity"):
         fitted_wine.inverse_transform(np.full((1, 3), np.nan))
-    with pytest.raises(ValueError, match="'alcohol' contains NaN"):
-        fitted_wine.transform(wine_mixed.assign(alcohol=np.nan))
+    with pytest.raises(ValueError, match="'alcohol' contains infinity"):
+        fitted_wine.transform(wine_mixed.assign(alcohol=np.inf))
+
+
+def test_rows_with_holes_transform_and_come_back_complete(fitted_wine, wine_mixed):
+    holes = wine_mixed.astype({"hue_level": object})
+    holes.loc[[0, 1], "alcohol"] = np.nan
+    holes.loc[2, "hue_level"] = None
+    holes.loc[3, "hue_level"] = "violet"  # an unseen level is a missing cell
+    Z = fitted_wine.transform(holes)
+    assert np.isfinite(Z).all()
+    np.testing.assert_allclose(Z[4:], fitted_wine.transform(wine_mixed)[4:])
+    back = fitted_wine.inverse_transform(Z)
+    assert not back.isna().any().any()
+    assert set(back["hue_level"]) <= {"low", "mid", "high"}
+
+
+def test_a_level_found_in_one_fold_only_does_not_fail_cross_validation(wine_mixed):
+    X = wine_mixed.drop(columns="cultivar").astype({"hue_level": object})
+    X.loc[[0, 1], "hue_level"] = "violet"  # both rows fall in the first fold
+    pipeline = make_pipeline(
+        VAETransformer(n_components=2, random_state=0, **FAST),
+        LogisticRegression(max_iter=500),
+    )
+    scores = cross_val_score(pipeline, X, wine_mixed["cultivar"], cv=3)
+    assert np.isfinite(scores).all() and scores.mean() > 0.5
