@@ -9,6 +9,11 @@ Usage::
 
     python benchmarks/bench_anomaly.py --out benchmarks/results/anomaly.csv
     python benchmarks/bench_anomaly.py --methods skvae --seeds 0   # quick check
+    python benchmarks/bench_anomaly.py --missing 0.1 \
+        --methods skvae iforest iforest_imputed   # 10% of cells missing
+
+``--missing`` removes that share of the cells of both splits completely at
+random; ``iforest_imputed`` is IsolationForest after ``SimpleImputer`` (mean).
 
 Peers need the benchmark extra (``pip install -e .[benchmarks]``).
 """
@@ -38,6 +43,14 @@ def make_split(X, y, seed):
             X, y, train_size=MAX_ROWS, stratify=y, random_state=seed
         )
     return train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
+
+
+def remove_cells(X, fraction, seed):
+    """``X`` with ``fraction`` of its cells set to NaN, completely at random."""
+    if not fraction:
+        return X
+    holes = np.random.RandomState(seed).rand(*X.shape) < fraction
+    return np.where(holes, np.nan, X)
 
 
 def skvae_detector(seed, **params):
@@ -73,6 +86,12 @@ def peer(name, seed):
         from pyod.models.mcd import MCD
 
         return MCD(random_state=seed)
+    if name == "iforest_imputed":
+        from sklearn.ensemble import IsolationForest
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+
+        return make_pipeline(SimpleImputer(), IsolationForest(random_state=seed))
     if name == "lof":
         from sklearn.neighbors import LocalOutlierFactor
 
@@ -151,6 +170,12 @@ def main():
         default=[],
         help="skvae parameter as name=python_literal",
     )
+    parser.add_argument(
+        "--missing",
+        type=float,
+        default=0.0,
+        help="share of cells removed at random from both splits (seeded by seed)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
@@ -173,6 +198,8 @@ def main():
             X, y = archive["X"].astype(np.float64), archive["y"].astype(int).ravel()
         for seed in args.seeds:
             X_train, X_test, _, y_test = make_split(X, y, seed)
+            X_train = remove_cells(X_train, args.missing, 1000 + seed)
+            X_test = remove_cells(X_test, args.missing, 2000 + seed)
             for method in args.methods:
                 result = run_one(method, X_train, X_test, y_test, seed, params)
                 rows.append(
