@@ -4,8 +4,15 @@
 
 from skvae._anomaly import VAEAnomalyDetector
 from skvae._augmenter import VAEAugmenter
+from skvae._imputer import VAEImputer
 from skvae._transformer import VAETransformer
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["VAEAnomalyDetector", "VAEAugmenter", "VAETransformer", "__version__"]
+__all__ = [
+    "VAEAnomalyDetector",
+    "VAEAugmenter",
+    "VAEImputer",
+    "VAETransformer",
+    "__version__",
+]

@@ -1,4 +1,4 @@
-"""Command line: ``skvae detect``, ``skvae score`` and ``skvae demo``."""
+"""Command line: ``skvae detect``, ``skvae score``, ``skvae impute``, ``skvae demo``."""
 
 # License: BSD 3-Clause
 
@@ -62,6 +62,15 @@ def _parser():
     score.add_argument("--out", type=Path, help="write the CSV here (default: stdout)")
     score.add_argument("--top", type=int, default=3, help="explaining columns per row")
     score.set_defaults(run=_score)
+
+    impute = sub.add_parser(
+        "impute", help="fill the empty cells of a table (VAEImputer)"
+    )
+    impute.add_argument("data", type=Path, help="a .csv or .parquet file")
+    impute.add_argument("out", type=Path, help="the filled table, as CSV")
+    impute.add_argument("--random-state", type=int, default=0)
+    impute.add_argument("--verbose", type=int, default=0)
+    impute.set_defaults(run=_impute)
 
     demo = sub.add_parser("demo", help="detect the anomalies of the bundled demo table")
     demo.add_argument("--random-state", type=int, default=0)
@@ -157,6 +166,21 @@ def _score(args):
     if not hasattr(detector, "explain"):
         raise InputError(f"{args.model}: not a saved VAEAnomalyDetector")
     _write(explain_table(detector, read_table(args.data), args.top), args.out)
+    return 0
+
+
+def _impute(args):
+    from skvae import VAEImputer
+
+    frame = read_table(args.data)
+    imputer = VAEImputer(random_state=args.random_state, verbose=args.verbose)
+    filled = imputer.fit_transform(frame)
+    filled.to_csv(args.out, index=False)
+    print(
+        f"filled {int(frame.isna().to_numpy().sum())} empty cells; wrote "
+        f"{len(filled)} rows to {args.out}",
+        file=sys.stderr,
+    )
     return 0
 
 

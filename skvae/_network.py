@@ -407,19 +407,25 @@ class TabularVAE(nn.Module):
         return self.log_likelihood(x, output, observed)
 
     def sample(self, n, generator=None, condition=None):
-        """Draw ``n`` encoded rows from the generative model.
-
-        Numeric entries are Gaussian draws, binary entries 0/1 and categorical blocks
-        one-hot. Returns ``(n, n_features)``.
-        """
+        """Draw ``n`` encoded rows from the generative model, ``(n, n_features)``."""
         device = self.raw_scale.device
         z = torch.randn(n, self.n_components, generator=generator, device=device)
-        output = self.decode(z, condition)
+        return self.draw(self.decode(z, condition), generator)
+
+    def draw(self, output, generator=None):
+        """One encoded row drawn from each decoder output ``(n, n_features)``.
+
+        Numeric entries are Gaussian draws, binary entries 0/1 and categorical
+        blocks one-hot.
+        """
+        n, device = output.shape[0], output.device
         nn_, nb = self.n_numeric, self.n_binary
         parts = []
         if nn_:
             noise = torch.randn(n, nn_, generator=generator, device=device)
-            parts.append(output[:, :nn_] + noise * self.numeric_scale())
+            parts.append(
+                output[:, :nn_] + noise.to(output.dtype) * self.numeric_scale()
+            )
         if nb:
             probs = torch.sigmoid(output[:, nn_ : nn_ + nb])
             parts.append(torch.bernoulli(probs, generator=generator))

@@ -11,7 +11,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skvae import VAEAnomalyDetector, VAEAugmenter, VAETransformer
+from skvae import VAEAnomalyDetector, VAEAugmenter, VAEImputer, VAETransformer
 
 # Small networks and few epochs keep the ~50 checks per estimator fast.
 SMALL = dict(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
@@ -19,6 +19,7 @@ ESTIMATORS = [
     VAEAnomalyDetector(**SMALL),
     VAETransformer(**SMALL),
     VAEAugmenter(**SMALL),
+    VAEImputer(**SMALL),
 ]
 
 

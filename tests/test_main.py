@@ -1,4 +1,5 @@
 import joblib
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -106,3 +107,16 @@ def test_empty_cells_are_missing_values(table, tmp_path):
     assert main(["detect", str(path), "--out", str(out)]) == 0
     result = pd.read_csv(out)
     assert len(result) == len(holes) and result["score"].notna().all()
+
+
+def test_impute_fills_the_empty_cells_of_a_file(table, tmp_path, capsys):
+    holes = pd.read_csv(table).iloc[:120]
+    holes.iloc[::6, 2] = None
+    path, out = tmp_path / "holes.csv", tmp_path / "filled.csv"
+    holes.to_csv(path, index=False)
+    assert main(["impute", str(path), str(out)]) == 0
+    filled = pd.read_csv(out)
+    assert filled.shape == holes.shape and not filled.isna().any().any()
+    # observed cells come back as they were
+    np.testing.assert_allclose(filled.iloc[1::6], holes.iloc[1::6])
+    assert "filled 20 empty cells" in capsys.readouterr().err

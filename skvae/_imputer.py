@@ -1,0 +1,274 @@
+"""VAEImputer: fill the missing cells of a mixed table from the VAE's conditional."""
+
+# License: BSD 3-Clause
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import TransformerMixin, _fit_context
+from sklearn.utils.validation import check_is_fitted
+
+from skvae._base import BaseVAE, fill_doc
+
+__all__ = ["VAEImputer"]
+
+
+@fill_doc
+class VAEImputer(TransformerMixin, BaseVAE):
+    """Fill missing cells with the VAE's estimate given the row's observed cells.
+
+    Like :class:`~sklearn.impute.IterativeImputer` and
+    :class:`~sklearn.impute.KNNImputer`, but one model of the whole table fills
+    every column at once, and a DataFrame may mix numeric, boolean and
+    categorical columns with holes in any of them. The VAE learns the table from
+    its observed cells (the likelihood skips missing ones); to fill a row, its
+    observed cells are encoded, and the decoder's most likely value at the
+    posterior mean fills each hole: the Gaussian mean for a number, the most
+    likely level for a category. Observed cells come back unchanged, in their
+    dtypes and category levels.
+
+    Parameters
+    ----------
+    sample_posterior : bool, default=False
+        Fill holes with one draw instead of the most likely value: a latent code
+        drawn from the row's posterior, then each missing cell drawn from the
+        decoder's distribution there. The draws are seeded by ``random_state``,
+        so imputers fitted with different seeds give multiple imputations.
+
+    add_indicator : bool, default=False
+        Append one 0/1 column per feature that had missing cells in ``fit``,
+        saying where a cell was missing (as scikit-learn's imputers do).
+
+    {vae_parameters}
+    Attributes
+    ----------
+    indicator_features_ : ndarray of shape (n_indicators,)
+        Positions of the features that get an indicator column with
+        ``add_indicator=True`` (those with holes in ``fit``).
+
+    {vae_attributes}
+    See Also
+    --------
+    sklearn.impute.IterativeImputer : One regression per column, in rounds.
+    sklearn.impute.KNNImputer : Means of the nearest complete neighbours.
+
+    Notes
+    -----
+    The training rows show the encoder rows with one cell hidden in half of
+    them, so that it learns to infer a cell from the others (what imputation
+    asks of it), and the missing cells of a row with several holes are filled
+    together from one posterior.
+
+    References
+    ----------
+    Mattei, P.-A. and Frellsen, J. (2019). MIWAE: Deep Generative Modelling and
+    Imputation of Incomplete Data Sets. ICML.
+
+    Nazábal, A., Olmos, P. M., Ghahramani, Z. and Valera, I. (2020). Handling
+    Incomplete Heterogeneous Data using VAEs. Pattern Recognition.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import VAEImputer
+    >>> rng = np.random.RandomState(0)
+    >>> x = rng.normal(size=200)
+    >>> X = np.column_stack([x, 2 * x, rng.normal(size=200)])
+    >>> X[0, 1] = np.nan
+    >>> imputer = VAEImputer(max_epochs=50, random_state=0).fit(X)
+    >>> filled = imputer.transform(X[:1])
+    >>> bool(np.isnan(filled).any()), bool(filled[0, 0] == X[0, 0])
+    (False, True)
+    """
+
+    # Hiding one cell in half the training rows teaches the encoder to read
+    # partial rows (benchmarks/RESULTS.md, "Imputation").
+    _hide_rate = 0.5
+
+    _parameter_constraints: dict = {
+        **BaseVAE._parameter_constraints,
+        "sample_posterior": ["boolean"],
+        "add_indicator": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        sample_posterior=False,
+        add_indicator=False,
+        n_components="auto",
+        hidden_layer_sizes="auto",
+        activation="elu",
+        dropout=0.0,
+        beta=1.0,
+        scaling="standard",
+        handle_unknown="ignore",
+        column_kinds=None,
+        batch_size=256,
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        max_epochs="auto",
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            dropout=dropout,
+            beta=beta,
+            scaling=scaling,
+            handle_unknown=handle_unknown,
+            column_kinds=column_kinds,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.sample_posterior = sample_posterior
+        self.add_indicator = add_indicator
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the VAE on the observed cells of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training rows with missing cells (NaN, None or ``pd.NA``); a
+            DataFrame may mix numeric, boolean and categorical columns.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            Fitted imputer.
+        """
+        self._fit_vae(X)
+        rates = np.array([c.missing_rate for c in self._encoder.columns_])
+        self.indicator_features_ = np.flatnonzero(rates > 0)
+        return self
+
+    def transform(self, X):
+        """Fill the missing cells of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Rows with missing cells.
+
+        Returns
+        -------
+        X_filled : DataFrame or ndarray of shape (n_samples, n_features_out)
+            ``X`` with every missing cell filled and every observed cell as it
+            was: a DataFrame with the training columns, dtypes and category
+            levels for DataFrame input, else an array (float for numbers, object
+            for categories). With ``add_indicator=True`` the indicator columns
+            follow.
+        """
+        check_is_fitted(self)
+        encoded = self._encode(X)
+        generator = None
+        if self.sample_posterior:
+            generator = torch.Generator(device=self._device).manual_seed(self._seed)
+
+        def fill(module, x):
+            mu, logvar = module.encode(x)
+            if generator is None:
+                return module.mode(module.decode(mu))
+            noise = torch.randn(mu.shape, generator=generator, device=mu.device)
+            z = mu + noise.to(mu.dtype) * (0.5 * logvar).exp()
+            return module.draw(module.decode(z), generator)
+
+        estimate = self._encoder.inverse_transform(self._run_chunked(fill, encoded))
+        filled = _keep_observed(self._validated(X), estimate)
+        if not self.add_indicator:
+            return filled
+        return self._with_indicators(X, filled)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: the input's, then the indicators'.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names; by default those seen in ``fit``
+            (``x0, x1, ...`` for arrays).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            The input names, followed with ``add_indicator=True`` by
+            ``missingindicator_<name>`` for each feature in
+            ``indicator_features_``.
+        """
+        check_is_fitted(self)
+        from sklearn.utils.validation import _check_feature_names_in
+
+        names = _check_feature_names_in(self, input_features)
+        if not self.add_indicator:
+            return names
+        extra = [f"missingindicator_{names[i]}" for i in self.indicator_features_]
+        return np.concatenate([names, np.asarray(extra, dtype=object)])
+
+    def _validated(self, X):
+        X = self._validate_X(X, reset=False)
+        if not isinstance(X, pd.DataFrame) and self._encoder.is_dataframe_:
+            X = pd.DataFrame(X, columns=[c.name for c in self._encoder.columns_])
+        return X
+
+    def _with_indicators(self, X, filled):
+        holes = pd.isna(pd.DataFrame(self._validated(X))).to_numpy()
+        flags = holes[:, self.indicator_features_]
+        if isinstance(filled, pd.DataFrame):
+            names = self.get_feature_names_out()[len(filled.columns) :]
+            indicators = pd.DataFrame(flags, columns=names, index=filled.index)
+            return pd.concat([filled, indicators], axis=1)
+        return np.hstack([filled, flags.astype(filled.dtype)])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _keep_observed(X, estimate):
+    """``estimate`` where ``X`` has a hole, ``X`` itself elsewhere."""
+    if isinstance(estimate, pd.DataFrame):
+        estimate.index = X.index
+        out = {}
+        for name in estimate.columns:
+            column = X[name].where(X[name].notna(), estimate[name])
+            out[name] = _cast_if_lossless(column, estimate[name].dtype)
+        return pd.DataFrame(out, index=X.index)
+    values = np.asarray(X)
+    dtype = values.dtype if values.dtype.kind == "f" else estimate.dtype
+    return np.where(pd.isna(values), estimate, values).astype(dtype)
+
+
+def _cast_if_lossless(column, dtype):
+    """``column`` in the training dtype, unless that would change a value.
+
+    An observed cell the training dtype cannot hold (3.5 in an integer column, a
+    new level of a categorical one) keeps the column in the dtype that holds it.
+    """
+    try:
+        cast = column.astype(dtype)
+    except (TypeError, ValueError):
+        return column
+    same = (cast.astype(object) == column.astype(object)) | column.isna()
+    return cast if same.all() else column

@@ -1,0 +1,137 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from skvae import VAEImputer
+
+FAST = dict(batch_size=64, hidden_layer_sizes=(32,))
+
+
+def with_holes(frame, share, seed):
+    """``frame`` with ``share`` of its cells missing, and the mask of holes."""
+    rng = np.random.RandomState(seed)
+    holes = rng.rand(*frame.shape) < share
+    holed = frame.astype(
+        {"hue_level": object, "strong": "boolean", "magnesium": "Int64"}
+    )
+    for j, name in enumerate(frame.columns):
+        holed.loc[holes[:, j], name] = None
+    return holed, holes
+
+
+@pytest.fixture(scope="module")
+def holed_wine(wine_mixed):
+    return with_holes(wine_mixed, 0.2, 0)
+
+
+@pytest.fixture(scope="module")
+def fitted(holed_wine):
+    holed, _ = holed_wine
+    return VAEImputer(random_state=0, **FAST).fit(holed)
+
+
+def test_fills_every_hole_and_keeps_every_observed_cell(fitted, holed_wine):
+    holed, holes = holed_wine
+    filled = fitted.transform(holed)
+    assert list(filled.columns) == list(holed.columns)
+    assert not filled.isna().any().any()
+    observed = ~holes
+    for j, name in enumerate(holed.columns):
+        kept = filled[name][observed[:, j]]
+        pd.testing.assert_series_equal(
+            kept, holed[name][observed[:, j]], check_dtype=False
+        )
+    assert filled["magnesium"].dtype == "Int64"
+    assert filled["strong"].dtype == "boolean"
+    assert list(filled["cultivar"].cat.categories) == ["class_0", "class_1", "class_2"]
+    assert set(filled["hue_level"]) <= {"low", "mid", "high"}
+
+
+def test_fills_better_than_the_mean_and_the_mode(fitted, holed_wine, wine_mixed):
+    holed, holes = holed_wine
+    filled = fitted.transform(holed)
+    names = list(wine_mixed.columns)
+    for name in ["alcohol", "proline", "color_intensity"]:
+        gone = holes[:, names.index(name)]
+        truth = wine_mixed[name][gone]
+        vae = np.sqrt(np.mean((filled[name][gone] - truth) ** 2))
+        mean = np.sqrt(np.mean((holed[name].astype(float).mean() - truth) ** 2))
+        assert vae < 0.9 * mean, name
+    gone = holes[:, names.index("cultivar")]
+    truth = wine_mixed["cultivar"][gone]
+    accuracy = (filled["cultivar"][gone] == truth).mean()
+    assert accuracy > (truth == holed["cultivar"].mode()[0]).mean() + 0.2
+
+
+def test_arrays_come_back_as_arrays(cancer):
+    X = cancer[0][:200].copy()
+    rng = np.random.RandomState(0)
+    X[rng.rand(*X.shape) < 0.1] = np.nan
+    imputer = VAEImputer(max_epochs=20, random_state=0, **FAST).fit(X)
+    filled = imputer.transform(X)
+    assert isinstance(filled, np.ndarray) and filled.dtype == np.float64
+    assert not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[~np.isnan(X)], X[~np.isnan(X)])
+    filled32 = imputer.transform(X.astype(np.float32))
+    assert filled32.dtype == np.float32
+
+
+def test_sample_posterior_is_seeded_multiple_imputation(holed_wine):
+    holed, holes = holed_wine
+    draws = [
+        VAEImputer(sample_posterior=True, random_state=seed, max_epochs=20, **FAST)
+        .fit(holed)
+        .transform(holed)
+        for seed in (0, 0, 1)
+    ]
+    pd.testing.assert_frame_equal(draws[0], draws[1])
+    alcohol = holes[:, 0]
+    assert not np.allclose(draws[0]["alcohol"][alcohol], draws[2]["alcohol"][alcohol])
+    observed = ~alcohol
+    np.testing.assert_array_equal(
+        draws[0]["alcohol"][observed], draws[2]["alcohol"][observed]
+    )
+
+
+def test_add_indicator_appends_one_column_per_feature_with_holes(wine_mixed):
+    holed = wine_mixed.copy()
+    holed.loc[::5, "alcohol"] = np.nan
+    holed.loc[::7, "proline"] = np.nan
+    imputer = VAEImputer(add_indicator=True, max_epochs=5, random_state=0, **FAST)
+    filled = imputer.fit(holed).transform(holed)
+    assert imputer.indicator_features_.tolist() == [0, 3]
+    names = list(imputer.get_feature_names_out())
+    assert names[-2:] == ["missingindicator_alcohol", "missingindicator_proline"]
+    assert list(filled.columns) == names
+    assert filled["missingindicator_alcohol"].sum() == holed["alcohol"].isna().sum()
+
+
+def test_set_output_pandas_names_array_columns(cancer):
+    X = cancer[0][:100].copy()
+    X[::4, 2] = np.nan
+    imputer = VAEImputer(max_epochs=3, random_state=0, **FAST).set_output(
+        transform="pandas"
+    )
+    filled = imputer.fit_transform(X)
+    assert isinstance(filled, pd.DataFrame) and filled.columns[2] == "x2"
+
+
+def test_in_a_pipeline_before_a_model_that_refuses_holes(holed_wine, wine_mixed):
+    holed, _ = holed_wine
+    numeric = holed[["alcohol", "malic_acid", "color_intensity", "proline"]]
+    pipeline = make_pipeline(
+        VAEImputer(max_epochs=30, random_state=0, **FAST),
+        LogisticRegression(max_iter=2000),
+    )
+    pipeline.fit(numeric, wine_mixed["cultivar"])
+    assert pipeline.score(numeric, wine_mixed["cultivar"]) > 0.7
+
+
+def test_observed_values_the_training_dtype_cannot_hold_are_kept(fitted, holed_wine):
+    holed, _ = holed_wine
+    odd = holed.head(3).astype({"magnesium": "Float64"})
+    odd.loc[0, "magnesium"] = 100.5
+    filled = fitted.transform(odd)
+    assert filled.loc[0, "magnesium"] == 100.5
