@@ -3,6 +3,8 @@
 # License: BSD 3-Clause
 
 import argparse
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -14,10 +16,23 @@ import pandas as pd
 __all__ = ["main"]
 
 _EXIT_BAD_INPUT = 2
+# What a shell reports for a program ended by SIGPIPE (128 + 13).
+_EXIT_BROKEN_PIPE = 141
 
 
 class InputError(Exception):
     """A problem with the user's files or data, reported in one line."""
+
+
+def run():
+    """The ``skvae`` console script: exit with :func:`main`'s code.
+
+    A closed pipe (``skvae score ... | head -1``) ends the program quietly, as
+    it does Unix tools: by the default action of SIGPIPE.
+    """
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    sys.exit(main())
 
 
 def main(argv=None):
@@ -29,8 +44,14 @@ def main(argv=None):
         return _EXIT_BAD_INPUT
     try:
         return args.run(args)
+    except BrokenPipeError:
+        # The reader went away (where SIGPIPE is not at its default): say
+        # nothing more, and keep Python from failing to flush at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return _EXIT_BROKEN_PIPE
     except (InputError, ValueError, TypeError, OSError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        message = str(exc).strip() or repr(exc)
         print(f"skvae {args.command}: error: {message}", file=sys.stderr)
         return _EXIT_BAD_INPUT
 
@@ -39,43 +60,129 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="skvae", description="Anomaly detection on tables with a VAE."
     )
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command")
+    defaults = _DefaultsShown
 
-    detect = sub.add_parser("detect", help="fit a detector on a table and score it")
+    detect = sub.add_parser(
+        "detect",
+        help="fit a detector on a table and score it",
+        formatter_class=defaults,
+    )
     detect.add_argument("data", type=Path, help="a .csv or .parquet file")
     detect.add_argument(
         "--contamination",
         default="auto",
         type=_contamination,
-        help='share of rows to flag, or "auto" (default)',
+        help='share of rows to flag, or "auto" (the lower Tukey fence of the scores)',
     )
     detect.add_argument("--model-out", type=Path, help="save the fitted model here")
-    detect.add_argument("--out", type=Path, help="write the CSV here (default: stdout)")
-    detect.add_argument("--top", type=int, default=3, help="explaining columns per row")
-    detect.add_argument("--random-state", type=int, default=0)
-    detect.add_argument("--verbose", type=int, default=0)
+    _add_columns_options(detect)
+    _add_output_options(detect)
+    _add_fit_options(detect)
     detect.set_defaults(run=_detect)
 
-    score = sub.add_parser("score", help="score a table with a saved model")
+    score = sub.add_parser(
+        "score", help="score a table with a saved model", formatter_class=defaults
+    )
     score.add_argument("model", type=Path, help="a model saved by detect --model-out")
     score.add_argument("data", type=Path, help="a .csv or .parquet file")
-    score.add_argument("--out", type=Path, help="write the CSV here (default: stdout)")
-    score.add_argument("--top", type=int, default=3, help="explaining columns per row")
+    _add_columns_options(score)
+    _add_output_options(score)
     score.set_defaults(run=_score)
 
     impute = sub.add_parser(
-        "impute", help="fill the empty cells of a table (VAEImputer)"
+        "impute",
+        help="fill the empty cells of a table (VAEImputer)",
+        formatter_class=defaults,
     )
     impute.add_argument("data", type=Path, help="a .csv or .parquet file")
     impute.add_argument("out", type=Path, help="the filled table, as CSV")
-    impute.add_argument("--random-state", type=int, default=0)
-    impute.add_argument("--verbose", type=int, default=0)
+    _add_fit_options(impute)
     impute.set_defaults(run=_impute)
 
-    demo = sub.add_parser("demo", help="detect the anomalies of the bundled demo table")
-    demo.add_argument("--random-state", type=int, default=0)
+    demo = sub.add_parser(
+        "demo",
+        help="detect the anomalies of the bundled demo table",
+        formatter_class=defaults,
+    )
+    demo.add_argument(
+        "--random-state", type=int, default=0, help="seed of the detector's fit"
+    )
     demo.set_defaults(run=_demo)
     return parser
+
+
+class _DefaultsShown(argparse.HelpFormatter):
+    """Help that shows an option's default, where it has a meaningful one."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        meaningless = default is None or default is False or default == []
+        if action.option_strings and not meaningless and "%(default)" not in text:
+            if default is not argparse.SUPPRESS:
+                text += " (default: %(default)s)"
+        return text
+
+
+def _add_columns_options(parser):
+    parser.add_argument(
+        "--drop",
+        nargs="+",
+        default=[],
+        metavar="COLUMN",
+        help="columns to leave out of the model (a label, say)",
+    )
+    parser.add_argument(
+        "--id",
+        metavar="COLUMN",
+        help="a column that names the rows: left out of the model, and the output's "
+        "first column instead of the row number",
+    )
+
+
+def _add_output_options(parser):
+    parser.add_argument("--out", type=Path, help="write the CSV here (default: stdout)")
+    parser.add_argument(
+        "--top", type=int, default=3, help="explaining columns listed per row"
+    )
+
+
+def _add_fit_options(parser):
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed of the fit, for repeatable runs",
+    )
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        default=0,
+        help="training progress on stderr: 1 about 20 lines, 2 one line per epoch",
+    )
+
+
+def _version():
+    from skvae import __version__
+
+    return f"skvae {__version__}"
+
+
+def _model_columns(frame, args):
+    """``frame`` without the ``--drop`` and ``--id`` columns, indexed by ``--id``."""
+    named = [*args.drop, *([args.id] if args.id else [])]
+    absent = [c for c in named if c not in frame.columns]
+    if absent:
+        raise InputError(
+            f"no column named {', '.join(map(repr, absent))} (columns: "
+            f"{', '.join(map(str, frame.columns[:10]))}"
+            f"{', ...' if len(frame.columns) > 10 else ''})"
+        )
+    if args.id:
+        frame = frame.set_index(args.id)
+    return frame.drop(columns=args.drop)
 
 
 def _contamination(value):
@@ -103,7 +210,10 @@ def read_table(path):
         else:
             raise InputError(f"{path}: expected a .csv or .parquet file")
     except ImportError as exc:
-        raise InputError(f"{path}: reading Parquet needs pyarrow ({exc})") from None
+        raise InputError(
+            f"{path}: reading Parquet needs pyarrow: pip install 'skvae[parquet]' "
+            f"({exc})"
+        ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable table ({exc})") from None
     if frame.shape[0] == 0 or frame.shape[1] == 0:
@@ -126,7 +236,7 @@ def explain_table(detector, frame, top):
         {
             "score": scores,
             "decision": scores - detector.offset_,
-            "anomaly": (scores - detector.offset_ < 0).astype(int),
+            "is_anomaly": (scores - detector.offset_ < 0).astype(int),
             "top_columns": explanation,
         },
         index=frame.index,
@@ -134,17 +244,18 @@ def explain_table(detector, frame, top):
 
 
 def _write(result, out):
+    label = result.index.name or "row"
     if out is None:
-        result.to_csv(sys.stdout, index_label="row")
+        result.to_csv(sys.stdout, index_label=label)
     else:
-        result.to_csv(out, index_label="row")
+        result.to_csv(out, index_label=label)
         print(f"wrote {len(result)} rows to {out}", file=sys.stderr)
 
 
 def _detect(args):
     from skvae import VAEAnomalyDetector
 
-    frame = read_table(args.data)
+    frame = _model_columns(read_table(args.data), args)
     detector = VAEAnomalyDetector(
         contamination=args.contamination,
         random_state=args.random_state,
@@ -165,7 +276,8 @@ def _score(args):
         raise InputError(f"{args.model}: not a saved skvae model ({exc})") from None
     if not hasattr(detector, "explain"):
         raise InputError(f"{args.model}: not a saved VAEAnomalyDetector")
-    _write(explain_table(detector, read_table(args.data), args.top), args.out)
+    frame = _model_columns(read_table(args.data), args)
+    _write(explain_table(detector, frame, args.top), args.out)
     return 0
 
 
@@ -203,8 +315,8 @@ def _demo(args):
     print(
         f"ROC-AUC {roc_auc_score(y, -result['score']):.3f}, "
         f"average precision {average_precision_score(y, -result['score']):.3f}; "
-        f"{int(result['anomaly'].sum())} rows flagged "
-        f"({int(result['anomaly'][y == 1].sum())} of them known anomalies)."
+        f"{int(result['is_anomaly'].sum())} rows flagged "
+        f"({int(result['is_anomaly'][y == 1].sum())} of them known anomalies)."
     )
     print("\nThe 10 most unusual rows:")
     top = result.assign(known_anomaly=y).sort_values("score").head(10)
@@ -214,4 +326,4 @@ def _demo(args):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

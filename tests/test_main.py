@@ -1,3 +1,8 @@
+import importlib.util
+import signal
+import subprocess
+import sys
+
 import joblib
 import numpy as np
 import pandas as pd
@@ -37,11 +42,11 @@ def test_detect_writes_scores_flags_and_explanations(table, tmp_path, capsys):
         "row",
         "score",
         "decision",
-        "anomaly",
+        "is_anomaly",
         "top_columns",
     ]
     assert len(result) == 367
-    assert result["anomaly"].sum() == pytest.approx(37, abs=1)
+    assert result["is_anomaly"].sum() == pytest.approx(37, abs=1)
     assert result["top_columns"].str.count("=").eq(2).all()
     detector = joblib.load(model)
     assert detector.contamination == 0.1
@@ -120,3 +125,91 @@ def test_impute_fills_the_empty_cells_of_a_file(table, tmp_path, capsys):
     # observed cells come back as they were
     np.testing.assert_allclose(filled.iloc[1::6], holes.iloc[1::6])
     assert "filled 20 empty cells" in capsys.readouterr().err
+
+
+def test_drop_and_id_columns_stay_out_of_the_model(table, tmp_path):
+    frame = pd.read_csv(table)
+    frame.insert(0, "patient", [f"p{i}" for i in range(len(frame))])
+    frame["label"] = 0
+    path, out, model = tmp_path / "ids.csv", tmp_path / "out.csv", tmp_path / "m.jl"
+    frame.to_csv(path, index=False)
+    argv = ["--id", "patient", "--drop", "label", "--out", str(out)]
+    assert main(["detect", str(path), "--model-out", str(model), *argv]) == 0
+    result = pd.read_csv(out)
+    assert result.columns[0] == "patient"
+    assert result["patient"].tolist() == frame["patient"].tolist()
+    assert joblib.load(model).n_features_in_ == 6
+    assert main(["score", str(model), str(path), *argv]) == 0
+    assert main(["detect", str(path), "--drop", "nope"]) == 2
+
+
+def test_errors_are_printed_whole(table, tmp_path, capsys):
+    model = tmp_path / "m.jl"
+    assert (
+        main(
+            [
+                "detect",
+                str(table),
+                "--model-out",
+                str(model),
+                "--out",
+                str(tmp_path / "s.csv"),
+            ]
+        )
+        == 0
+    )
+    renamed = pd.read_csv(table).rename(columns={"mean radius": "radius"})
+    path = tmp_path / "renamed.csv"
+    renamed.to_csv(path, index=False)
+    capsys.readouterr()
+    assert main(["score", str(model), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "radius" in err and "mean radius" in err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.startswith("skvae ")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("pyarrow") is not None, reason="pyarrow is installed"
+)
+def test_parquet_without_pyarrow_names_the_extra(tmp_path, capsys):
+    path = tmp_path / "table.parquet"
+    path.write_bytes(b"PAR1")
+    assert main(["detect", str(path)]) == 2
+    assert "pip install 'skvae[parquet]'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGPIPE"), reason="no SIGPIPE here")
+def test_a_closed_pipe_ends_the_output_quietly(table, tmp_path):
+    model = tmp_path / "m.jl"
+    assert (
+        main(
+            [
+                "detect",
+                str(table),
+                "--model-out",
+                str(model),
+                "--out",
+                str(tmp_path / "s.csv"),
+            ]
+        )
+        == 0
+    )
+    big = tmp_path / "big.csv"
+    pd.concat([pd.read_csv(table)] * 20).to_csv(big, index=False)  # > a pipe's buffer
+    code = "from skvae.__main__ import run; run()"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "score", str(model), str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout.readline().startswith(b"row,score")
+    process.stdout.close()  # as `| head -1` does
+    process.wait(timeout=120)
+    assert process.returncode == -signal.SIGPIPE
+    assert process.stderr.read() == b""
