@@ -143,21 +143,18 @@ def test_drop_and_id_columns_stay_out_of_the_model(table, tmp_path):
     assert main(["detect", str(path), "--drop", "nope"]) == 2
 
 
-def test_errors_are_printed_whole(table, tmp_path, capsys):
-    model = tmp_path / "m.jl"
+@pytest.fixture(scope="module")
+def saved_model(table, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    model, out = folder / "model.joblib", folder / "scores.csv"
     assert (
-        main(
-            [
-                "detect",
-                str(table),
-                "--model-out",
-                str(model),
-                "--out",
-                str(tmp_path / "s.csv"),
-            ]
-        )
-        == 0
+        main(["detect", str(table), "--model-out", str(model), "--out", str(out)]) == 0
     )
+    return model
+
+
+def test_errors_are_printed_whole(saved_model, table, tmp_path, capsys):
+    model = saved_model
     renamed = pd.read_csv(table).rename(columns={"mean radius": "radius"})
     path = tmp_path / "renamed.csv"
     renamed.to_csv(path, index=False)
@@ -185,21 +182,8 @@ def test_parquet_without_pyarrow_names_the_extra(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGPIPE"), reason="no SIGPIPE here")
-def test_a_closed_pipe_ends_the_output_quietly(table, tmp_path):
-    model = tmp_path / "m.jl"
-    assert (
-        main(
-            [
-                "detect",
-                str(table),
-                "--model-out",
-                str(model),
-                "--out",
-                str(tmp_path / "s.csv"),
-            ]
-        )
-        == 0
-    )
+def test_a_closed_pipe_ends_the_output_quietly(saved_model, table, tmp_path):
+    model = saved_model
     big = tmp_path / "big.csv"
     pd.concat([pd.read_csv(table)] * 20).to_csv(big, index=False)  # > a pipe's buffer
     code = "from skvae.__main__ import run; run()"
