@@ -232,7 +232,12 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         )
         rng = np.random.RandomState(self._seed)
         sample = data[np.sort(rng.permutation(len(data))[:n_rows])]
-        self._column_baseline = np.nan_to_num(_nanmedian(self._column_loglik(sample)))
+        cells = self._run_chunked(
+            lambda module, x: self._conditional_cells(module, x)[0],
+            sample,
+            chunk_rows=self._explain_chunk_rows(),
+        )
+        self._column_baseline = np.nan_to_num(_nanmedian(cells))
         scores = self._score_encoded(data)
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25, 75])
@@ -315,13 +320,21 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             a DataFrame, else an ndarray.
         """
         check_is_fitted(self)
-        encoded = self._encode(X)
-        variables = self._column_loglik(encoded) - self._column_baseline
-        # A hole contributes its column's typical value (0 here), plus the floor
-        # where the model cannot account for it; missing flags are not scored.
-        variables = np.nan_to_num(variables, nan=0.0)
-        variables[:, self._flag_variables()] = 0.0
-        variables += self._run_chunked(self._unexpected, encoded)
+        baseline = torch.as_tensor(
+            self._column_baseline, dtype=torch.float64, device=self._device
+        )
+        flags = torch.as_tensor(self._encoder.flag_variables_, device=self._device)
+
+        def contribution(module, x):
+            cells, observed = self._conditional_cells(module, x)
+            # A hole contributes its column's typical value (0 here), plus the
+            # floor where the model cannot account for it; flags are not scored.
+            cells = torch.nan_to_num(cells - baseline, nan=0.0).index_fill(1, flags, 0)
+            return cells + self._unexpected(x, observed)
+
+        variables = self._run_chunked(
+            contribution, self._encode(X), chunk_rows=self._explain_chunk_rows()
+        )
         contributions = self._encoder.per_column(variables)
         if isinstance(X, pd.DataFrame):
             return pd.DataFrame(
@@ -331,24 +344,20 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             )
         return contributions
 
-    def _column_loglik(self, data):
+    def _explain_chunk_rows(self):
         hidden = self._module_kwargs["hidden_layer_sizes"]
         widest = max([2 * self.module_.n_components, *hidden])
+        return max(1, _EXPLAIN_CHUNK_FLOATS // (self.module_.n_features * widest))
 
-        def loglik(module, x):
-            values = module.conditional_log_likelihood(x)
-            _, observed = module.split_missing(x)
-            if observed is None:
-                return values
-            return torch.where(observed > 0, values, torch.nan)
-
-        return self._run_chunked(
-            loglik,
-            data,
-            chunk_rows=max(
-                1, _EXPLAIN_CHUNK_FLOATS // (self.module_.n_features * widest)
-            ),
-        )
+    @staticmethod
+    def _conditional_cells(module, x):
+        """Each variable's log-likelihood given the others, NaN at holes, and
+        the observed mask (None: no holes)."""
+        values = module.conditional_log_likelihood(x)
+        _, observed = module.split_missing(x)
+        if observed is not None:
+            values = torch.where(observed > 0, values, torch.nan)
+        return values, observed
 
     def _score_encoded(self, data):
         eps = None
@@ -358,22 +367,17 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             )
 
         def score(module, x):
+            _, observed = module.split_missing(x)
             if eps is not None:
                 bound = module.importance_weighted_bound(x, eps)
             else:
                 loglik, kl = module(x, sample=False)
-                bound = self._with_typical_holes(module, x, loglik).sum(dim=1) - kl
-            return bound + self._unexpected(module, x).sum(dim=1)
+                bound = self._with_typical_holes(loglik, observed).sum(dim=1) - kl
+            return bound + self._unexpected(x, observed).sum(dim=1)
 
         return self._run_chunked(score, data)
 
-    def _flag_variables(self):
-        """Positions of the missing flags among the network's variables."""
-        encoder = self._encoder
-        first = encoder.n_numeric_ + len(encoder.binary_index_)
-        return np.arange(first, first + len(encoder.flagged_index_))
-
-    def _with_typical_holes(self, module, x, loglik):
+    def _with_typical_holes(self, loglik, observed):
         """Per-variable log-likelihoods with each hole at its column's typical
         value and the missing flags left out.
 
@@ -382,40 +386,39 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         against 0.7514 and 0.7614 without them (benchmarks/RESULTS.md), as
         holes that fall at random say nothing of a row; and a hole left at 0
         raised a row above the rows whose cell is observed.
+        ``observed`` comes from :meth:`TabularVAE.split_missing` (None: no holes).
         """
-        _, observed = module.split_missing(x)
         if observed is None:
             return loglik
-        typical = torch.as_tensor(self._typical_cell, dtype=x.dtype, device=x.device)
+        typical = torch.as_tensor(
+            self._typical_cell, dtype=loglik.dtype, device=loglik.device
+        )
         loglik = loglik + (1.0 - observed) * typical
-        flags = torch.as_tensor(self._flag_variables(), device=x.device)
+        flags = torch.as_tensor(self._encoder.flag_variables_, device=loglik.device)
         return loglik.index_fill(1, flags, 0.0)
 
     def _flag_entries(self):
         """For each variable, the encoded entry of its column's missing flag or -1."""
         encoder = self._encoder
         entries = np.full(len(encoder.variable_index_), -1)
-        first_flag = encoder.n_numeric_ + len(encoder.binary_index_)
-        flag_of_column = {
-            column: first_flag + k for k, column in enumerate(encoder.flagged_index_)
-        }
+        flags = encoder.flag_variables_
+        flag_of_column = dict(zip(encoder.flagged_index_, flags, strict=True))
         for variable, column in enumerate(encoder.variable_index_):
-            if first_flag <= variable < first_flag + len(encoder.flagged_index_):
-                continue  # a flag itself is always observed
-            entries[variable] = flag_of_column.get(column, -1)
+            if variable not in flags:  # a flag itself is always observed
+                entries[variable] = flag_of_column.get(column, -1)
         return entries
 
-    def _unexpected(self, module, x):
+    def _unexpected(self, x, observed):
         """The floor ``_unexpected_log_prob`` of each cell the model cannot
         account for, else 0.
 
         Those are the variables not observed (missing or an unseen level) whose
         column has no missing flag, or whose flag says the cell is present
-        (then the level is unseen). ``(n, n_variables)``.
+        (then the level is unseen). ``observed`` comes from
+        :meth:`TabularVAE.split_missing` (None: no holes). ``(n, n_variables)``.
         """
-        _, observed = module.split_missing(x)
         if observed is None:
-            return x.new_zeros((x.shape[0], module.n_variables))
+            return x.new_zeros((x.shape[0], len(self._flag_entry)))
         entries = torch.as_tensor(self._flag_entry, device=x.device)
         flagged = entries >= 0
         flag_value = torch.zeros_like(observed)

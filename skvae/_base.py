@@ -350,11 +350,18 @@ class BaseVAE(BaseEstimator):
             ).fit(X)
             self.column_kinds_ = {c.name: c.kind for c in self._encoder.columns_}
             return self._encoder.transform(X)
+        return _EncodedRows(self._encoder, self._as_fitted_table(X))
+
+    def _validated_table(self, X):
+        """``X`` validated against the fit, in the form the encoder was fitted on."""
+        return self._as_fitted_table(self._validate_X(X, reset=False))
+
+    def _as_fitted_table(self, X):
         if not isinstance(X, pd.DataFrame) and self._encoder.is_dataframe_:
             # Fitted on a DataFrame, now given an array: sklearn allows this (with
             # a warning from validate_data) as long as the columns line up.
             X = pd.DataFrame(X, columns=[c.name for c in self._encoder.columns_])
-        return _EncodedRows(self._encoder, X)
+        return X
 
     # -- fitting -----------------------------------------------------------------
 

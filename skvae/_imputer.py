@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import TransformerMixin, _fit_context
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from skvae._base import BaseVAE, fill_doc
+from skvae._base import BaseVAE, _EncodedRows, fill_doc
 
 __all__ = ["VAEImputer"]
 
@@ -181,7 +181,8 @@ class VAEImputer(TransformerMixin, BaseVAE):
             follow.
         """
         check_is_fitted(self)
-        encoded = self._encode(X)
+        table = self._validated_table(X)  # validated once, read three times
+        encoded = _EncodedRows(self._encoder, table)
         generator = None
         if self.sample_posterior:
             generator = torch.Generator(device=self._device).manual_seed(self._seed)
@@ -195,10 +196,10 @@ class VAEImputer(TransformerMixin, BaseVAE):
             return module.draw(module.decode(z), generator)
 
         estimate = self._encoder.inverse_transform(self._run_chunked(fill, encoded))
-        filled = _keep_observed(self._validated(X), estimate)
+        filled = _keep_observed(table, estimate)
         if not self.add_indicator:
             return filled
-        return self._with_indicators(X, filled)
+        return self._with_indicators(table, filled)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: the input's, then the indicators'.
@@ -217,22 +218,14 @@ class VAEImputer(TransformerMixin, BaseVAE):
             ``indicator_features_``.
         """
         check_is_fitted(self)
-        from sklearn.utils.validation import _check_feature_names_in
-
         names = _check_feature_names_in(self, input_features)
         if not self.add_indicator:
             return names
         extra = [f"missingindicator_{names[i]}" for i in self.indicator_features_]
         return np.concatenate([names, np.asarray(extra, dtype=object)])
 
-    def _validated(self, X):
-        X = self._validate_X(X, reset=False)
-        if not isinstance(X, pd.DataFrame) and self._encoder.is_dataframe_:
-            X = pd.DataFrame(X, columns=[c.name for c in self._encoder.columns_])
-        return X
-
-    def _with_indicators(self, X, filled):
-        holes = pd.isna(pd.DataFrame(self._validated(X))).to_numpy()
+    def _with_indicators(self, table, filled):
+        holes = pd.isna(pd.DataFrame(table)).to_numpy()
         flags = holes[:, self.indicator_features_]
         if isinstance(filled, pd.DataFrame):
             names = self.get_feature_names_out()[len(filled.columns) :]

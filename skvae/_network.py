@@ -27,6 +27,8 @@ _LOGVAR_RANGE = (-12.0, 8.0)
 # Bins narrower than this share of the scale floor are scored by the midpoint
 # rule (density times width): there the two CDFs agree to float32 precision.
 _NARROW_BIN = 1e-3
+# log_likelihood's default: find the missing cells of ``x`` itself.
+_FIND_MISSING = object()
 
 
 def _mlp(sizes, activation, dropout):
@@ -253,15 +255,16 @@ class TabularVAE(nn.Module):
         """Gaussian scale of each numeric column, ``(n_numeric,)``."""
         return self.min_scale + F.softplus(self.raw_scale)
 
-    def log_likelihood(self, x, output, observed=None):
+    def log_likelihood(self, x, output, observed=_FIND_MISSING):
         """Log-likelihood of each variable, ``(..., n_variables)``; 0 where missing.
 
         ``x`` is the encoded input and ``output`` the decoder output (they broadcast
-        against each other). Missing cells (NaN in ``x``) score 0; pass ``x``
-        with them at 0 and ``observed`` (:meth:`split_missing`) to skip finding
-        them again (None: every cell is observed).
+        against each other). Missing cells (NaN in ``x``) score 0. Callers that
+        have split ``x`` already (:meth:`split_missing`) pass its ``observed``
+        mask, None when every cell is observed, so that the cells are not looked
+        at twice.
         """
-        if observed is None:
+        if observed is _FIND_MISSING:
             x, observed = self.split_missing(x)
         if x.shape != output.shape:
             x, output = torch.broadcast_tensors(x, output)

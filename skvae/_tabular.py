@@ -170,6 +170,16 @@ class TabularEncoder:
         self.scale_ = np.where(scale > np.finfo(float).eps, scale, 1.0)
 
     @property
+    def flag_variables_(self):
+        """Positions of the missing flags among the variables.
+
+        Numeric and binary variables take one encoded entry each, so these are
+        the flags' encoded entries too.
+        """
+        first = self.n_numeric_ + len(self.binary_index_)
+        return np.arange(first, first + len(self.flagged_index_))
+
+    @property
     def half_bins_(self):
         """Half the grid step of each numeric column in scaled units (0: none).
 
