@@ -14,6 +14,11 @@ __all__ = [
     "CHUNK_ROWS",
     "TrainingHistory",
     "train_vae",
+    "train_epoch",
+    "make_optimizer",
+    "trim_start",
+    "check_finite_loss",
+    "TRIM_AFTER_STEPS_INCREMENTAL",
     "negative_elbo",
     "trimmed_rows",
     "train_indicators",
@@ -31,6 +36,11 @@ CHUNK_ROWS = 8192
 # epoch 10; benchmarks/RESULTS.md).
 TRIM_AFTER_EPOCHS = 10
 TRIM_AFTER_STEPS = 200
+# partial_fit cannot tell an epoch from a chunk: it trims after 10 calls and
+# this many steps, about 10 epochs of the largest dev tables (35,000 rows).
+# Counting calls alone trimmed from the second pass over 5,000-row blocks and
+# cost 10_cover 0.02 ROC-AUC against fit (benchmarks/RESULTS.md, "Large data").
+TRIM_AFTER_STEPS_INCREMENTAL = 1000
 TRIM_MADS = 3.0
 
 # Steps of train_indicators after the fit, their rows, and their learning rate
@@ -127,22 +137,8 @@ def train_vae(
     """
     n_rows = X.shape[0]
     batch_size = min(batch_size, n_rows)
-    # Adam moves a parameter by about its learning rate per step; a numeric
-    # column's log-scale may have to travel ~5 units (scale 1 -> 0.01) where
-    # weights travel ~0.1, so the scales get a group of their own.
-    scales = module.scale_parameters()
-    weights = [p for p in module.parameters() if all(p is not q for q in scales)]
-    optimizer = _fastest_adam(
-        [
-            {"params": weights},
-            {"params": scales, "lr": learning_rate * scale_lr_factor},
-        ],
-        lr=learning_rate,
-        weight_decay=weight_decay,
-    )
-    # train()/eval() walk every submodule; without dropout they change nothing, and
-    # on small tables (one step per epoch) the walk cost a tenth of the fit.
-    has_dropout = any(isinstance(m, torch.nn.Dropout) for m in module.modules())
+    optimizer = make_optimizer(module, learning_rate, weight_decay, scale_lr_factor)
+    has_dropout = _has_dropout(module)
     history = TrainingHistory()
     best_score, best_state, no_improvement = -math.inf, None, 0
     report_every = 1 if verbose >= 2 else max(1, max_epochs // 20)
@@ -150,35 +146,19 @@ def train_vae(
         start = time.perf_counter()
         if has_dropout:
             module.train()
-        order = torch.randperm(n_rows, generator=generator, device="cpu").to(X.device)
-        # One gather per epoch, then contiguous slices: cheaper than gathering
-        # each batch with advanced indexing.
-        shuffled = X.index_select(0, order)
-        shuffled_cond = (
-            condition.index_select(0, order) if condition is not None else None
+        epoch_loss, n_batches = train_epoch(
+            module,
+            optimizer,
+            X,
+            condition=condition,
+            batch_size=batch_size,
+            beta=beta,
+            generator=generator,
+            trim_fraction=trim_fraction,
+            trim_from_batch=trim_start(epoch, history.n_steps),
+            hide_rate=hide_rate,
         )
-        total = 0.0
-        # A last batch of one row would make a noisy step: fold it into the previous.
-        n_batches = max(1, n_rows // batch_size)
-        for b in range(n_batches):
-            stop = (b + 1) * batch_size if b < n_batches - 1 else n_rows
-            rows = slice(b * batch_size, stop)
-            cond = shuffled_cond[rows] if shuffled_cond is not None else None
-            warm = epoch > TRIM_AFTER_EPOCHS and history.n_steps + b >= TRIM_AFTER_STEPS
-            loss = negative_elbo(
-                module,
-                shuffled[rows],
-                cond,
-                beta=beta,
-                trim_fraction=trim_fraction if warm else 0.0,
-                hide_rate=hide_rate,
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.detach() * (stop - b * batch_size)
-        epoch_loss = float(total) / n_rows
-        _check_finite_loss(epoch_loss, epoch)
+        check_finite_loss(epoch_loss, epoch)
         history.loss_curve.append(epoch_loss)
         history.n_iter = epoch
         history.n_steps += n_batches
@@ -225,6 +205,83 @@ def train_vae(
         module.load_state_dict(best_state)
     module.eval()
     return history
+
+
+def make_optimizer(module, learning_rate, weight_decay=0.0, scale_lr_factor=1.0):
+    """Adam over ``module``'s parameters, the Gaussian scales at their own rate.
+
+    Adam moves a parameter by about its learning rate per step; a numeric
+    column's log-scale may have to travel ~5 units (scale 1 -> 0.01) where
+    weights travel ~0.1, so the scales learn at ``scale_lr_factor`` times
+    ``learning_rate``.
+    """
+    scales = module.scale_parameters()
+    weights = [p for p in module.parameters() if all(p is not q for q in scales)]
+    return _fastest_adam(
+        [
+            {"params": weights},
+            {"params": scales, "lr": learning_rate * scale_lr_factor},
+        ],
+        lr=learning_rate,
+        weight_decay=weight_decay,
+    )
+
+
+def trim_start(epoch, steps_taken, after_steps=TRIM_AFTER_STEPS):
+    """First batch of epoch ``epoch`` (1-based) from which trimming applies, or
+    None, after ``steps_taken`` steps in the epochs before: once past
+    ``TRIM_AFTER_EPOCHS`` epochs and ``after_steps`` steps."""
+    if epoch <= TRIM_AFTER_EPOCHS:
+        return None
+    return max(0, after_steps - steps_taken)
+
+
+def train_epoch(
+    module,
+    optimizer,
+    X,
+    *,
+    condition=None,
+    batch_size=256,
+    beta=1.0,
+    generator=None,
+    trim_fraction=0.0,
+    trim_from_batch=None,
+    hide_rate=0.0,
+):
+    """One shuffled pass over the rows of ``X`` in minibatches, one step each.
+
+    Batches from ``trim_from_batch`` on (None: none) leave out their outlying
+    rows (:func:`trimmed_rows`). Returns ``(mean loss per row, steps taken)``.
+    """
+    n_rows = X.shape[0]
+    batch_size = min(batch_size, n_rows)
+    order = torch.randperm(n_rows, generator=generator, device="cpu").to(X.device)
+    # One gather per epoch, then contiguous slices: cheaper than gathering
+    # each batch with advanced indexing.
+    shuffled = X.index_select(0, order)
+    shuffled_cond = condition.index_select(0, order) if condition is not None else None
+    total = 0.0
+    # A last batch of one row would make a noisy step: fold it into the previous.
+    n_batches = max(1, n_rows // batch_size)
+    for b in range(n_batches):
+        stop = (b + 1) * batch_size if b < n_batches - 1 else n_rows
+        rows = slice(b * batch_size, stop)
+        cond = shuffled_cond[rows] if shuffled_cond is not None else None
+        trim = trim_from_batch is not None and b >= trim_from_batch
+        loss = negative_elbo(
+            module,
+            shuffled[rows],
+            cond,
+            beta=beta,
+            trim_fraction=trim_fraction if trim else 0.0,
+            hide_rate=hide_rate,
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach() * (stop - b * batch_size)
+    return float(total) / n_rows, n_batches
 
 
 def train_indicators(
@@ -307,7 +364,13 @@ def _fastest_adam(parameters, **options):
         return torch.optim.Adam(parameters, foreach=True, **options)
 
 
-def _check_finite_loss(loss, epoch):
+def _has_dropout(module):
+    # train()/eval() walk every submodule; without dropout they change nothing,
+    # and on small tables (one step per epoch) the walk cost a tenth of the fit.
+    return any(isinstance(m, torch.nn.Dropout) for m in module.modules())
+
+
+def check_finite_loss(loss, epoch):
     if not math.isfinite(loss):
         raise FloatingPointError(
             f"The training loss became {loss} in epoch {epoch}. Try a smaller "
