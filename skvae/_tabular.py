@@ -2,6 +2,7 @@
 
 # License: BSD 3-Clause
 
+import copy
 import warnings
 from dataclasses import dataclass, field
 
@@ -192,11 +193,18 @@ class TabularEncoder:
 
     # -- transform ---------------------------------------------------------------
 
-    def transform(self, X):
+    def transform(self, X, *, strict=False):
         """Encode ``X`` as a float32 matrix of shape ``(n_samples, n_encoded_)``.
 
-        Missing cells become NaN entries (see the class description).
+        Missing cells become NaN entries (see the class description). With
+        ``strict``, a category level not seen in fit raises ``ValueError``
+        whatever ``handle_unknown`` says: rows that train a fitted model
+        further must fit its schema. (Missing cells may fall in any column.)
         """
+        if strict:
+            encoded = _with_unknown_ignored(self).transform(X)
+            self._check_fits_schema(X, encoded)
+            return encoded
         if self._all_numeric_array(X):
             # The common case, without a DataFrame per call: inference encodes in
             # chunks and the per-column path cost as much as the network's pass.
@@ -238,6 +246,33 @@ class TabularEncoder:
             onehot[~known] = np.nan
             blocks.append(onehot)
         return np.hstack(blocks).astype(np.float32)
+
+    def _check_fits_schema(self, X, encoded):
+        """Raise ``ValueError`` naming the first column of ``X`` that holds a
+        category level not seen in fit (``encoded`` has it as a hole)."""
+        entry_sizes = [1] * (self.n_numeric_ + self.n_binary_) + self.category_sizes_
+        entry_column = np.repeat(self.variable_index_, entry_sizes)
+        entry_column[self.flag_variables_] = -1  # a flag is never a hole
+        holes = np.isnan(encoded)
+        frame = None
+        # A categorical column's entries are all NaN together: read its first.
+        columns, entries = np.unique(entry_column, return_index=True)
+        for i, entry in zip(columns, entries, strict=True):
+            if i < 0 or self.columns_[i].kind == "numeric":
+                continue
+            if not holes[:, entry].any():
+                continue
+            frame = _as_frame(X) if frame is None else frame
+            values = frame.iloc[:, i].to_numpy(dtype=object)
+            rows = np.flatnonzero(holes[:, entry] & ~pd.isna(values))
+            if len(rows):
+                raise ValueError(
+                    f"Column {self.columns_[i].name!r} holds {values[rows[0]]!r} in "
+                    f"row {rows[0]}, a category level not seen when the model's "
+                    f"schema was fixed (known: {self.columns_[i].levels[:10]}). "
+                    "Training further (partial_fit, warm_start) keeps the levels "
+                    "of the first fit: give that first chunk every level."
+                )
 
     def _codes(self, i, series):
         return _level_codes(
@@ -357,6 +392,13 @@ class TabularEncoder:
         result = np.zeros((variable_values.shape[0], len(self.columns_)))
         np.add.at(result.T, self.variable_index_, variable_values.T)
         return result
+
+
+def _with_unknown_ignored(encoder):
+    """A shallow copy of ``encoder`` that encodes unseen levels as holes."""
+    ignoring = copy.copy(encoder)
+    ignoring.handle_unknown = "ignore"
+    return ignoring
 
 
 def _as_frame(X):

@@ -277,3 +277,18 @@ def test_dates_are_not_guessed(wine_mixed):
         TabularEncoder().fit(dated)
     encoder = TabularEncoder(column_kinds={"day": "categorical"}).fit(dated)
     assert encoder.columns_[-1].kind == "categorical"
+
+
+def test_strict_transform_rejects_unseen_levels_and_allows_holes(wine_mixed):
+    encoder = TabularEncoder(handle_unknown="ignore").fit(wine_mixed)
+    holed = wine_mixed.copy()
+    holed["strong"] = holed["strong"].astype(object)
+    holed.loc[holed.index[:3], ["hue_level", "strong", "proline"]] = np.nan
+    np.testing.assert_array_equal(
+        encoder.transform(holed, strict=True), encoder.transform(holed)
+    )
+    unseen = wine_mixed.copy()
+    unseen.loc[unseen.index[7], "hue_level"] = "extreme"
+    assert np.isnan(encoder.transform(unseen)[7]).any()
+    with pytest.raises(ValueError, match="'hue_level' holds 'extreme' in row 7"):
+        encoder.transform(unseen, strict=True)
