@@ -17,9 +17,10 @@ from skvae._base import BaseVAE, fill_doc
 
 __all__ = ["VAEAnomalyDetector"]
 
-# The explanation baseline is a median over training rows, computed in fit: at
-# most 2,000 rows, fewer on wide tables (its cost per row grows with the width),
-# but never under 256.
+# The explanation baseline is a median over training rows, computed in fit
+# (after partial_fit, on first use, from its sample of the rows): at most 2,000
+# rows, fewer on wide tables (its cost per row grows with the width), but never
+# under 256.
 _EXPLAIN_BASELINE_ROWS = (256, 2000)
 _EXPLAIN_BASELINE_CELLS = 2**17
 # explain() holds a (rows, encoded width, layer width) tensor: bound its size.
@@ -49,7 +50,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     trim_fraction : float, default=0.03
         Largest share of each training batch left out of the gradient, so
         that the model does not learn the anomalies hidden among the training
-        rows. After a warm-up (10 epochs and 200 steps) a row is left out
+        rows. After a warm-up (10 epochs and 200 steps; with ``partial_fit``,
+        10 calls and 1,000 steps) a row is left out
         when its loss is more than 3 scaled median absolute deviations above
         the batch's median and among the ``trim_fraction`` highest. 0 trains
         on every row. ``loss_curve_`` then averages the rows kept.
@@ -157,6 +159,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        warm_start=False,
         device="auto",
         random_state=None,
         verbose=0,
@@ -178,6 +181,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            warm_start=warm_start,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -205,13 +209,79 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             Fitted estimator.
         """
         data = self._fit_vae(X, trim_fraction=self.trim_fraction)
+        self._learn_scoring(data)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train on one more chunk of rows: one pass over ``X``.
+
+        The first call fixes the schema (columns, their kinds, category levels,
+        which columns get a missing flag) and the numeric scaling from its
+        chunk, so make that chunk representative: a later chunk with a new
+        level raises ``ValueError``, and a hole in a column that had none in
+        the first chunk trains as a missing cell but scores as a cell the
+        model cannot account for (see Notes). The optimiser's state carries
+        over between calls (and through a pickle). ``offset_`` and the score
+        statistics come from a bounded uniform sample of all rows seen (at
+        most 10,000), not from a pass over them, and are computed when first
+        needed after a call, so a call costs no more than its training. There
+        is no early stopping: the caller decides how many passes to make.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            A chunk of training rows.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The detector, trained on one more chunk.
+        """
+        self._partial_fit_vae(X, trim_fraction=self.trim_fraction)
+        self._scoring_learned = False
+        return self
+
+    @property
+    def offset_(self):
+        """The threshold (see the class attributes)."""
+        self._learn_scoring_if_needed()
+        try:
+            return self._offset
+        except AttributeError:
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute 'offset_'"
+            ) from None
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "offset_" in state:  # pickled when offset_ was a plain attribute
+            state["_offset"] = state.pop("offset_")
+        super().__setstate__(state)
+
+    def _learn_scoring_if_needed(self):
+        """After partial_fit: learn the score statistics from its sample."""
+        if not getattr(self, "_scoring_learned", True):
+            reservoir = self._reservoir
+            self._learn_scoring(
+                reservoir.rows, n_seen=reservoir.n_seen, lazy_baseline=True
+            )
+
+    def _learn_scoring(self, data, n_seen=None, lazy_baseline=False):
+        """Set ``offset_`` and the score and explanation statistics from the
+        encoded training rows ``data`` (a sample of ``n_seen``, if given)."""
+        self._scoring_learned = True
+        n_seen = data.shape[0] if n_seen is None else n_seen
         # A cell the model cannot account for (an unseen category level, a hole
         # in a column never missing in fit) scores as its column's least likely
         # training value, times the chance of an event seen in none of the n
         # training rows, 1 / (n + 1): always below every value seen in fit.
         cells = self._run_chunked(_observed_cell_loglik, data)
         worst = np.nan_to_num(np.nanmin(cells, axis=0, initial=np.inf), posinf=0.0)
-        self._unexpected_log_prob = worst - math.log(data.shape[0] + 1.0)
+        self._unexpected_log_prob = worst - math.log(n_seen + 1.0)
         # A hole in a column with holes in fit counts as the column's typical
         # (median) training value, so that rows with and without holes compare.
         self._typical_cell = np.nan_to_num(_nanmedian(cells))
@@ -222,29 +292,14 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             self._iw_eps = rng.standard_normal(
                 (self.importance_samples, self.module_.n_components)
             ).astype(np.float32)
-        # Contributions are reported relative to a typical training row, so a wide
-        # numeric column and a 20-level categorical one read alike; a random
-        # subsample (the first rows of sorted data would bias it) bounds the cost
-        # of this at fit time.
-        fewest, most = _EXPLAIN_BASELINE_ROWS
-        n_rows = int(
-            np.clip(_EXPLAIN_BASELINE_CELLS // self.module_.n_features, fewest, most)
-        )
-        rng = np.random.RandomState(self._seed)
-        sample = data[np.sort(rng.permutation(len(data))[:n_rows])]
-        cells = self._run_chunked(
-            lambda module, x: self._conditional_cells(module, x)[0],
-            sample,
-            chunk_rows=self._explain_chunk_rows(),
-        )
-        self._column_baseline = np.nan_to_num(_nanmedian(cells))
+        # partial_fit leaves the explanation baseline to the first explain.
+        self._column_baseline = None if lazy_baseline else self._baseline(data)
         scores = self._score_encoded(data)
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25, 75])
-            self.offset_ = float(q1 - 1.5 * (q3 - q1))
+            self._offset = float(q1 - 1.5 * (q3 - q1))
         else:
-            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        return self
+            self._offset = float(np.percentile(scores, 100.0 * self.contamination))
 
     def score_samples(self, X):
         """Log-likelihood estimate of each row; the lower, the more abnormal.
@@ -320,6 +375,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             a DataFrame, else an ndarray.
         """
         check_is_fitted(self)
+        self._learn_scoring_if_needed()
+        if self._column_baseline is None:  # after partial_fit: from its sample
+            self._column_baseline = self._baseline(self._reservoir.rows)
         baseline = torch.as_tensor(
             self._column_baseline, dtype=torch.float64, device=self._device
         )
@@ -344,6 +402,26 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             )
         return contributions
 
+    def _baseline(self, data):
+        """Each column's median conditional log-likelihood over training rows.
+
+        Contributions are reported relative to a typical training row, so a
+        wide numeric column and a 20-level categorical one read alike; a random
+        subsample (the first rows of sorted data would bias it) bounds the cost.
+        """
+        fewest, most = _EXPLAIN_BASELINE_ROWS
+        n_rows = int(
+            np.clip(_EXPLAIN_BASELINE_CELLS // self.module_.n_features, fewest, most)
+        )
+        rng = np.random.RandomState(self._seed)
+        sample = data[np.sort(rng.permutation(len(data))[:n_rows])]
+        cells = self._run_chunked(
+            lambda module, x: self._conditional_cells(module, x)[0],
+            sample,
+            chunk_rows=self._explain_chunk_rows(),
+        )
+        return np.nan_to_num(_nanmedian(cells))
+
     def _explain_chunk_rows(self):
         hidden = self._module_kwargs["hidden_layer_sizes"]
         widest = max([2 * self.module_.n_components, *hidden])
@@ -360,6 +438,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         return values, observed
 
     def _score_encoded(self, data):
+        self._learn_scoring_if_needed()
         eps = None
         if self._iw_eps is not None:
             eps = torch.as_tensor(

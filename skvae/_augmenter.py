@@ -127,6 +127,7 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        warm_start=False,
         device="auto",
         random_state=None,
         verbose=0,
@@ -148,6 +149,7 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            warm_start=warm_start,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -173,20 +175,112 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
         self : object
             Fitted augmenter.
         """
-        condition, n_conditions = None, 0
-        self.classes_ = self.class_counts_ = self.sampling_strategy_ = None
-        self._target_format = None
-        if y is not None:
-            labels, self._target_format = read_target(y, _num_samples(X))
-            self.classes_, self.class_counts_ = np.unique(labels, return_counts=True)
-            self.sampling_strategy_ = rows_to_add(
-                self.sampling_strategy, self.classes_, self.class_counts_
-            )
-            n_conditions = len(self.classes_)
-            condition = self._one_hot(labels)
+        if self.warm_start and hasattr(self, "module_"):
+            self._check_same_conditioning(y)
+            condition = self._learn_classes(y, _num_samples(X), self.classes_)
+            self._set_sampling_strategy()
+            self._fit_vae(X, condition=condition)
+            return self
+        condition = self._learn_classes(y, _num_samples(X))
+        self._set_sampling_strategy()
         self._rows_as_list = isinstance(X, list)
+        n_conditions = 0 if self.classes_ is None else len(self.classes_)
         self._fit_vae(X, condition=condition, n_conditions=n_conditions)
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, classes=None):
+        """Train on one more chunk of rows: one pass over ``X``.
+
+        The first call fixes the schema (columns, their kinds, category levels,
+        which columns get a missing flag), the numeric scaling and the classes
+        from its chunk, so make that chunk representative; a later chunk with a
+        new level or a new class raises ``ValueError``. The optimiser's state
+        carries over between calls (and through a pickle). ``class_counts_``
+        counts every chunk. There is no early stopping: the caller decides how
+        many passes to make.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            A chunk of training rows.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_classes), default=None
+            Class labels of the chunk (or their one-vs-all encoding): given in
+            every call or in none.
+
+        classes : array-like of shape (n_classes,), default=None
+            Every class label, for the first call when its chunk lacks some of
+            them (as in scikit-learn's ``SGDClassifier.partial_fit``); ignored
+            later.
+
+        Returns
+        -------
+        self : object
+            The augmenter, trained on one more chunk.
+        """
+        n_rows = _num_samples(X)
+        if not hasattr(self, "module_"):
+            known = None if classes is None else np.unique(np.asarray(classes))
+            condition = self._learn_classes(y, n_rows, known)
+            self._set_sampling_strategy()
+            self._rows_as_list = isinstance(X, list)
+            n_conditions = 0 if self.classes_ is None else len(self.classes_)
+            self._partial_fit_vae(X, condition=condition, n_conditions=n_conditions)
+            return self
+        self._check_same_conditioning(y)
+        counts = self.class_counts_
+        condition = self._learn_classes(y, n_rows, self.classes_)
+        if counts is not None:
+            self.class_counts_ = counts + self.class_counts_
+        self._set_sampling_strategy()
+        self._partial_fit_vae(X, condition=condition)
+        return self
+
+    def _learn_classes(self, y, n_rows, known=None):
+        """Set ``classes_`` and ``class_counts_`` from ``y`` (None: no
+        classes) and reset ``sampling_strategy_``; return the one-hot condition
+        or None.
+
+        With ``known`` classes, a label outside them raises ``ValueError``
+        before anything changes.
+        """
+        labels, target_format, classes, counts = None, None, None, None
+        if y is not None:
+            labels, target_format = read_target(y, n_rows)
+            classes, counts = np.unique(labels, return_counts=True)
+            if known is not None:
+                new = np.setdiff1d(classes, known)
+                if len(new):
+                    raise ValueError(
+                        f"y holds the class {new.tolist()[0]!r}, which the model "
+                        f"was not trained with (classes: {known.tolist()}); the "
+                        "first fit or partial_fit call fixes the classes (pass "
+                        "classes=...)."
+                    )
+                found = np.zeros(len(known), dtype=counts.dtype)
+                found[np.searchsorted(known, classes)] = counts
+                classes, counts = known, found
+        self.classes_, self.class_counts_ = classes, counts
+        self.sampling_strategy_ = None
+        self._target_format = target_format
+        return None if labels is None else self._one_hot(labels)
+
+    def _set_sampling_strategy(self):
+        self.sampling_strategy_ = (
+            None
+            if self.classes_ is None
+            else rows_to_add(self.sampling_strategy, self.classes_, self.class_counts_)
+        )
+
+    def _check_same_conditioning(self, y):
+        """Training further needs labels exactly when the first fit had them."""
+        if (y is None) != (self.classes_ is None):
+            raise ValueError(
+                "y must be given in every call or in none: the model was trained "
+                + ("with" if self.classes_ is not None else "without")
+                + " classes."
+            )
 
     def sample(self, n_samples=1, *, y=None, random_state=None):
         """Draw new rows from the fitted model.

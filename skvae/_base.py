@@ -13,11 +13,12 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skvae._incremental import RowReservoir, reservoir_capacity
 from skvae._network import ACTIVATIONS, TabularVAE
 from skvae._tabular import SCALINGS, TabularEncoder
 from skvae._threads import limited_torch_threads
@@ -26,8 +27,13 @@ from skvae._training import (
     INDICATOR_BATCH_SIZE,
     INDICATOR_LR_FACTOR,
     INDICATOR_STEPS,
+    TRIM_AFTER_STEPS_INCREMENTAL,
+    check_finite_loss,
+    make_optimizer,
+    train_epoch,
     train_indicators,
     train_vae,
+    trim_start,
 )
 
 __all__ = ["BaseVAE", "auto_step_budget", "fill_doc"]
@@ -121,6 +127,12 @@ default="elu"
     tol : float, default=1e-4
         Smallest improvement of the (per-row) objective that counts.
 
+    warm_start : bool, default=False
+        If True, ``fit`` trains the fitted network further on the new rows
+        (with the schema and scaling of the first fit, and a fresh optimiser)
+        instead of starting anew. New rows must fit that schema (see
+        ``partial_fit``).
+
     device : {{"auto", "cpu", "cuda"}}, str or torch.device, default="auto"
         Where the network trains and predicts. ``"auto"`` uses CUDA when available.
         A fitted model pickles with CPU tensors and loads on a CPU-only machine.
@@ -153,7 +165,12 @@ _SHARED_ATTRIBUTES = """\
         The smallest value of ``loss_curve_``.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (with ``warm_start``, over all fits); each
+        ``partial_fit`` call counts as one.
+
+    n_samples_seen_ : int
+        Number of rows trained on: the rows of ``fit`` (with ``warm_start``,
+        of all fits) and of every ``partial_fit`` call.
 
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -257,6 +274,7 @@ class BaseVAE(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -281,6 +299,7 @@ class BaseVAE(BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        warm_start=False,
         device="auto",
         random_state=None,
         verbose=0,
@@ -301,6 +320,7 @@ class BaseVAE(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.warm_start = warm_start
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -370,13 +390,15 @@ class BaseVAE(BaseEstimator):
 
         ``condition`` is an optional one-hot float array ``(n_samples,
         n_conditions)`` given to both encoder and decoder; ``trim_fraction`` is
-        passed to :func:`~skvae._training.train_vae`.
+        passed to :func:`~skvae._training.train_vae`. With ``warm_start`` and a
+        fitted network, the encoder and the network are kept and trained further.
         """
-        data = self._encode(X, reset=True)
-        self._device = _resolve_device(self.device)
+        warm = self.warm_start and hasattr(self, "module_")
+        data = self._encode_more(X) if warm else self._encode(X, reset=True)
+        if not warm:
+            self._device = _resolve_device(self.device)
         rng = check_random_state(self.random_state)
-        self._seed = int(rng.randint(np.iinfo(np.int32).max))
-        self._module_kwargs = self._network_shape(n_conditions)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
         val_rows, train_rows = self._validation_split(data.shape[0], rng)
         batch_size = min(self.batch_size, len(train_rows))
         if self.max_epochs == "auto":
@@ -385,11 +407,11 @@ class BaseVAE(BaseEstimator):
             max_epochs, min_steps = self.max_epochs, 0
 
         device = self._device
-        fork_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=fork_devices), limited_torch_threads():
-            torch.manual_seed(self._seed)
-            generator = torch.Generator().manual_seed(self._seed)
-            self.module_ = TabularVAE(**self._module_kwargs).to(device)
+        with self._seeded(seed) as generator:
+            if not warm:
+                self._seed = seed
+                self._module_kwargs = self._network_shape(n_conditions)
+                self.module_ = TabularVAE(**self._module_kwargs).to(device)
             pick = functools.partial(_rows_on_device, device=device)
             history = train_vae(
                 self.module_,
@@ -413,28 +435,181 @@ class BaseVAE(BaseEstimator):
                 trim_fraction=trim_fraction,
                 hide_rate=self._hide_rate,
             )
-            # Indicators of columns with holes in fit learned with the rest.
-            never_missing = self._never_missing_variables()
-            if self._indicator_steps and never_missing.any():
-                train_indicators(
-                    self.module_,
-                    pick(data, train_rows),
-                    condition=pick(condition, train_rows),
-                    steps=self._indicator_steps,
-                    batch_size=min(batch_size, INDICATOR_BATCH_SIZE),
-                    learning_rate=INDICATOR_LR_FACTOR * self.learning_rate,
-                    beta=self.beta,
-                    generator=generator,
-                    variables=torch.as_tensor(never_missing, device=device),
-                )
+            self._train_indicators(
+                pick(data, train_rows),
+                pick(condition, train_rows),
+                self._indicator_steps,
+                batch_size,
+                generator,
+            )
         self._module64 = _float64_copy(self.module_)
-        self.loss_curve_ = history.loss_curve
         self.validation_scores_ = (
             history.validation_scores if val_rows is not None else None
         )
-        self.best_loss_ = min(history.loss_curve)
-        self.n_iter_ = history.n_iter
+        self._optimizer = None
+        self._reservoir = None
+        if warm:
+            self.loss_curve_ = self.loss_curve_ + history.loss_curve
+            self.n_iter_ += history.n_iter
+            self._n_steps += history.n_steps
+            self.n_samples_seen_ += data.shape[0]
+        else:
+            self.loss_curve_ = history.loss_curve
+            self.n_iter_ = history.n_iter
+            self._n_steps = history.n_steps
+            self.n_samples_seen_ = data.shape[0]
+        self.best_loss_ = min(self.loss_curve_)
         return data
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train on one more chunk of rows: one pass over ``X``.
+
+        The first call fixes the schema (columns, their kinds, category levels,
+        which columns get a missing flag) and the numeric scaling from its
+        chunk, so make that chunk representative; a later chunk with a new
+        level raises ``ValueError``. The optimiser's state carries over between
+        calls (and through a pickle). There is no early stopping: the caller
+        decides how many passes to make.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            A chunk of training rows (for ``VAEImputer``, with missing cells;
+            they may fall in any column).
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained on one more chunk.
+        """
+        self._partial_fit_vae(X)
+        self._schema_fixed()
+        return self
+
+    def _schema_fixed(self):
+        """Hook after fit and partial_fit, for attributes that follow the schema."""
+
+    def _partial_fit_vae(self, X, condition=None, n_conditions=0, trim_fraction=0.0):
+        """One pass over the rows of ``X``, from where the last call left off.
+
+        The first call (on an unfitted estimator) fixes the encoder (schema and
+        scaling) from ``X`` and builds the network; later calls encode strictly
+        against it (:meth:`TabularEncoder.transform`). The Adam state carries
+        over between calls, and pickles with the estimator. Each call is one
+        epoch for ``n_iter_`` and for the trimming warm-up; there is no
+        validation split or early stopping. The rows are offered to
+        ``_reservoir``, a bounded uniform sample of every row seen. Returns the
+        encoded chunk.
+        """
+        first = not hasattr(self, "module_")
+        if first:
+            data = self._encode(X, reset=True)
+            self._device = _resolve_device(self.device)
+            rng = check_random_state(self.random_state)
+            self._seed = int(rng.randint(np.iinfo(np.int32).max))
+            self._module_kwargs = self._network_shape(n_conditions)
+            self.loss_curve_, self.n_iter_, self._n_steps = [], 0, 0
+            self.n_samples_seen_ = 0
+            self._optimizer = None
+            self._reservoir = None
+        else:
+            data = self._encode_more(X)
+        device = self._device
+        batch_size = min(self.batch_size, data.shape[0])
+        # Seeded per call: the same chunks in the same order give the same model,
+        # also across a pickle.
+        with self._seeded(self._seed + self.n_iter_) as generator:
+            if first:
+                self.module_ = TabularVAE(**self._module_kwargs).to(device)
+            optimizer = self._incremental_optimizer()
+            x = _rows_on_device(data, slice(None), device)
+            cond = _rows_on_device(condition, slice(None), device)
+            self.module_.train()
+            loss, n_batches = train_epoch(
+                self.module_,
+                optimizer,
+                x,
+                condition=cond,
+                batch_size=batch_size,
+                beta=self.beta,
+                generator=generator,
+                trim_fraction=trim_fraction,
+                trim_from_batch=trim_start(
+                    self.n_iter_ + 1, self._n_steps, TRIM_AFTER_STEPS_INCREMENTAL
+                ),
+                hide_rate=self._hide_rate,
+            )
+            self.module_.eval()
+            check_finite_loss(loss, self.n_iter_ + 1)
+            # The indicators follow the network as it trains; a share of the
+            # chunk's steps keeps the cost of a call within a quarter more.
+            steps = min(self._indicator_steps, math.ceil(n_batches / 4))
+            self._train_indicators(x, cond, steps, batch_size, generator)
+        self._module64 = _float64_copy(self.module_)
+        self.loss_curve_.append(loss)
+        self.best_loss_ = min(self.loss_curve_)
+        self.validation_scores_ = None
+        self.n_iter_ += 1
+        self._n_steps += n_batches
+        self.n_samples_seen_ += data.shape[0]
+        if self._reservoir is None:
+            self._reservoir = RowReservoir(reservoir_capacity(data.shape[1]))
+        rng = np.random.RandomState((self._seed + self.n_iter_) % 2**32)
+        self._reservoir.add(data, rng=rng)
+        return data
+
+    def _incremental_optimizer(self):
+        """The Adam optimiser that partial_fit continues, restored after a pickle."""
+        if getattr(self, "_optimizer", None) is None:
+            self._optimizer = make_optimizer(
+                self.module_,
+                self.learning_rate,
+                self.weight_decay,
+                self._scale_lr_factor,
+            )
+            saved = getattr(self, "_optimizer_state", None)
+            if saved is not None:
+                self._optimizer.load_state_dict(saved)
+                self._optimizer_state = None
+        return self._optimizer
+
+    @contextlib.contextmanager
+    def _seeded(self, seed):
+        """torch seeded with ``seed`` (its global state restored after), torch
+        threads capped; yields a CPU generator seeded alike for batch order."""
+        device = self._device
+        fork_devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=fork_devices), limited_torch_threads():
+            torch.manual_seed(seed)
+            yield torch.Generator().manual_seed(seed)
+
+    def _train_indicators(self, x, condition, steps, batch_size, generator):
+        """Train the indicators of the columns without holes in fit
+        (:func:`~skvae._training.train_indicators`); those of columns with
+        holes learned with the rest."""
+        never_missing = self._never_missing_variables()
+        if steps and never_missing.any():
+            train_indicators(
+                self.module_,
+                x,
+                condition=condition,
+                steps=steps,
+                batch_size=min(batch_size, INDICATOR_BATCH_SIZE),
+                learning_rate=INDICATOR_LR_FACTOR * self.learning_rate,
+                beta=self.beta,
+                generator=generator,
+                variables=torch.as_tensor(never_missing, device=self._device),
+            )
+
+    def _encode_more(self, X):
+        """Validate and encode rows that train a fitted model further: they must
+        fit its schema (:meth:`TabularEncoder.transform` with ``strict``)."""
+        X = self._validated_table(X)
+        return self._encoder.transform(X, strict=True)
 
     def _never_missing_variables(self):
         """Mask of the network's variables whose column had no hole in fit."""
@@ -541,6 +716,24 @@ class BaseVAE(BaseEstimator):
         check_is_fitted(self)
         return self._score_encoded(self._encode(X))
 
+    def score(self, X, y=None):
+        """Mean log-likelihood estimate per row; higher is a better model of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Rows to score.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Mean of ``score_samples(X)``.
+        """
+        return float(np.mean(self.score_samples(X)))
+
     def _score_encoded(self, data):
         return self._elbo(data)
 
@@ -564,6 +757,9 @@ class BaseVAE(BaseEstimator):
             }
         state.pop("_device", None)
         state.pop("_module64", None)
+        optimizer = state.pop("_optimizer", None)
+        if optimizer is not None:
+            state["_optimizer_state"] = _to_cpu(optimizer.state_dict())
         state["_skvae_version"] = _skvae_version()
         state["_torch_version"] = torch.__version__
         return state
@@ -617,6 +813,17 @@ class _EncodedRows:
         if isinstance(self._X, pd.DataFrame):
             return self._encoder.transform(self._X.iloc[rows])
         return self._encoder.transform(self._X[rows])
+
+
+def _to_cpu(value):
+    """``value`` (nested dicts and lists of tensors) with every tensor on the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_to_cpu(v) for v in value)
+    return value
 
 
 def _float64_copy(module):

@@ -112,6 +112,7 @@ class VAEImputer(TransformerMixin, BaseVAE):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        warm_start=False,
         device="auto",
         random_state=None,
         verbose=0,
@@ -133,6 +134,7 @@ class VAEImputer(TransformerMixin, BaseVAE):
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            warm_start=warm_start,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -159,9 +161,14 @@ class VAEImputer(TransformerMixin, BaseVAE):
             Fitted imputer.
         """
         self._fit_vae(X)
+        self._schema_fixed()
+        return self
+
+    def _schema_fixed(self):
+        # Columns with holes when the schema was fixed, as MissingIndicator's
+        # features_ are the columns with holes in fit.
         rates = np.array([c.missing_rate for c in self._encoder.columns_])
         self.indicator_features_ = np.flatnonzero(rates > 0)
-        return self
 
     def transform(self, X):
         """Fill the missing cells of ``X``.

@@ -97,6 +97,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        warm_start=False,
         device="auto",
         random_state=None,
         verbose=0,
@@ -118,6 +119,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
             validation_fraction=validation_fraction,
             n_iter_no_change=n_iter_no_change,
             tol=tol,
+            warm_start=warm_start,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -193,24 +195,6 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
 
         encoded = self._run_chunked(decode, Z)
         return self._encoder.inverse_transform(encoded)
-
-    def score(self, X, y=None):
-        """Mean log-likelihood estimate per row; higher is a better model of ``X``.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            Rows to score.
-
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        score : float
-            Mean of ``score_samples(X)``.
-        """
-        return float(np.mean(self.score_samples(X)))
 
     @property
     def _n_features_out(self):

@@ -270,3 +270,22 @@ def test_trim_fraction_reaches_the_training_loop(demo, trim_fraction, monkeypatc
     VAEAnomalyDetector(trim_fraction=trim_fraction, random_state=0, **params).fit(X)
     # no trimming during the warm-up (10 epochs, 200 steps), the share after it
     assert seen[0] == 0.0 and seen[-1] == trim_fraction
+
+
+def test_partial_fit_over_chunks_ranks_the_anomalies(demo):
+    X, y = demo
+    model = VAEAnomalyDetector(random_state=0, **FAST)
+    chunks = np.array_split(np.random.RandomState(0).permutation(len(X)), 4)
+    for _ in range(15):
+        for rows in chunks:
+            model.partial_fit(X.iloc[rows])
+    scores = model.score_samples(X)
+    assert roc_auc_score(y, -scores) > 0.9
+    # offset_ is the lower Tukey fence of a sample of the rows trained on,
+    # here all 15 passes (fewer than the sample's 10,000 rows)
+    q1, q3 = np.percentile(np.tile(scores, 15), [25, 75])
+    assert model.offset_ == pytest.approx(q1 - 1.5 * (q3 - q1))
+    # explain's baseline is computed on first use, from the same sample
+    contributions = model.explain(X.iloc[:5])
+    assert contributions.shape == (5, X.shape[1])
+    assert np.isfinite(contributions.to_numpy()).all()

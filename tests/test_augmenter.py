@@ -77,7 +77,7 @@ def test_conditioning_changes_the_rows(conditional, wine_mixed):
 
 
 def test_fit_resample_balances_classes(wine_mixed):
-    X = wine_mixed.drop(columns="cultivar")
+    X = wine_mixed.drop(columns=["cultivar", "hue_level"])
     y = wine_mixed["cultivar"].astype(str)
     augmenter = VAEAugmenter(random_state=0, max_epochs=5)
     X_res, y_res = augmenter.fit_resample(X, y)
@@ -210,3 +210,25 @@ def test_fit_resample_takes_rows_with_holes(wine_mixed):
     resampled, labels = VAEAugmenter(random_state=0, **FAST).fit_resample(X, y)
     assert labels.value_counts().nunique() == 1
     pd.testing.assert_frame_equal(resampled.iloc[: len(X)], X)
+
+
+def test_partial_fit_learns_classes_from_the_first_call_or_classes(wine_mixed):
+    X = wine_mixed.drop(columns=["cultivar", "hue_level"])
+    y = wine_mixed["cultivar"].astype(str)
+    first, rest = X.index[:60], X.index[60:]  # the first rows are all class_0
+    augmenter = VAEAugmenter(random_state=0, max_epochs=3, batch_size=32)
+    augmenter.partial_fit(X.loc[first], y.loc[first], classes=np.unique(y))
+    np.testing.assert_array_equal(augmenter.class_counts_, [59, 1, 0])
+    augmenter.partial_fit(X.loc[rest], y.loc[rest])
+    np.testing.assert_array_equal(augmenter.class_counts_, [59, 71, 48])
+    rows, labels = augmenter.sample(30, y=["class_2"] * 30, random_state=0)
+    assert rows.shape == (30, X.shape[1]) and set(labels) == {"class_2"}
+
+    with pytest.raises(ValueError, match="class 'class_9'"):
+        augmenter.partial_fit(X.loc[rest[:5]], ["class_9"] * 5)
+    with pytest.raises(ValueError, match="in every call or in none"):
+        augmenter.partial_fit(X.loc[rest])
+    only_first = VAEAugmenter(random_state=0, batch_size=32)
+    only_first.partial_fit(X.loc[first], y.loc[first])
+    with pytest.raises(ValueError, match="pass classes="):
+        only_first.partial_fit(X.loc[rest], y.loc[rest])

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import skvae
-from skvae import VAEAnomalyDetector
+from skvae import VAEAnomalyDetector, VAEAugmenter, VAEImputer, VAETransformer
 from skvae._base import _resolve_device, auto_step_budget
 
 
@@ -208,3 +208,104 @@ def test_column_kinds_are_reported_and_can_be_chosen(wine_mixed):
     ).fit(wine_mixed)
     assert chosen.column_kinds_["magnesium"] == "categorical"
     assert chosen.module_.n_features > fitted.module_.n_features
+
+
+# -- training further: partial_fit and warm_start ----------------------------------
+
+ESTIMATORS = [VAEAnomalyDetector, VAETransformer, VAEAugmenter, VAEImputer]
+SMALL = dict(hidden_layer_sizes=(16,), batch_size=32)
+
+
+def _chunks(frame, n_chunks=3):
+    """The rows of ``frame`` shuffled (wine comes sorted by class), in chunks."""
+    order = np.random.RandomState(0).permutation(len(frame))
+    return [frame.iloc[rows] for rows in np.array_split(order, n_chunks)]
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_partial_fit_trains_on_each_chunk_and_counts_it(estimator_class, wine_mixed):
+    model = estimator_class(random_state=0, **SMALL)
+    for _ in range(2):
+        for chunk in _chunks(wine_mixed):
+            model.partial_fit(chunk)
+    assert model.n_iter_ == 6
+    assert model.n_samples_seen_ == 2 * len(wine_mixed)
+    assert len(model.loss_curve_) == 6
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+
+
+def test_partial_fit_is_reproducible_and_survives_a_pickle(wine_mixed):
+    chunks = _chunks(wine_mixed)
+    straight = VAEAnomalyDetector(random_state=0, **SMALL)
+    for chunk in chunks + chunks:
+        straight.partial_fit(chunk)
+    resumed = VAEAnomalyDetector(random_state=0, **SMALL)
+    for chunk in chunks:
+        resumed.partial_fit(chunk)
+    # The Adam state travels in the pickle: the resumed run is the same run.
+    resumed = pickle.loads(pickle.dumps(resumed))
+    for chunk in chunks:
+        resumed.partial_fit(chunk)
+    np.testing.assert_allclose(
+        resumed.score_samples(wine_mixed), straight.score_samples(wine_mixed), rtol=1e-6
+    )
+    assert resumed.offset_ == pytest.approx(straight.offset_, rel=1e-6)
+
+
+def test_partial_fit_keeps_the_schema_of_its_first_chunk(wine_mixed):
+    model = VAEAnomalyDetector(random_state=0, **SMALL).partial_fit(wine_mixed)
+    new_level = wine_mixed.copy()
+    new_level["hue_level"] = new_level["hue_level"].replace("mid", "extreme")
+    with pytest.raises(ValueError, match="'hue_level' holds 'extreme'.*first"):
+        model.partial_fit(new_level)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # no feature names: known
+        with pytest.raises(ValueError, match="X has 3 features"):
+            model.partial_fit(wine_mixed.to_numpy()[:, :3])
+    renamed = wine_mixed.rename(columns={"proline": "prolin"})
+    with pytest.raises(ValueError, match="prolin"):
+        model.partial_fit(renamed)
+    # even with handle_unknown="ignore", and scoring still ignores the level
+    assert np.isfinite(model.score_samples(new_level)).all()
+    assert model.n_iter_ == 1
+
+
+def test_later_chunks_may_have_holes_anywhere(wine_mixed):
+    model = VAEImputer(random_state=0, **SMALL).partial_fit(wine_mixed)
+    holed = wine_mixed.copy()
+    holed.loc[holed.index[::5], "proline"] = np.nan
+    model.partial_fit(holed)
+    filled = model.transform(holed)
+    assert not filled["proline"].isna().any()
+    assert model.indicator_features_.size == 0  # fixed by the first chunk
+
+
+def test_warm_start_continues_from_the_fitted_network(wine_mixed):
+    model = VAETransformer(random_state=0, max_epochs=5, **SMALL).fit(wine_mixed)
+    first_curve = list(model.loss_curve_)
+    weights = {k: v.clone() for k, v in model.module_.state_dict().items()}
+    model.set_params(warm_start=True).fit(wine_mixed)
+    assert model.n_iter_ == 10
+    assert model.loss_curve_[:5] == first_curve
+    # picks up near where it stopped, not where a fresh start begins
+    drop = first_curve[0] - first_curve[-1]
+    assert drop > 0
+    assert model.loss_curve_[5] < first_curve[-1] + 0.25 * drop
+    assert model.n_samples_seen_ == 2 * len(wine_mixed)
+    changed = [
+        not torch.equal(v, weights[k]) for k, v in model.module_.state_dict().items()
+    ]
+    assert any(changed)
+    cold = VAETransformer(random_state=0, max_epochs=5, **SMALL).fit(wine_mixed)
+    assert cold.n_iter_ == 5
+    np.testing.assert_array_equal(cold.loss_curve_, first_curve)
+
+
+def test_fit_after_partial_fit_starts_anew(wine_mixed):
+    model = VAEAnomalyDetector(random_state=0, max_epochs=3, **SMALL)
+    model.partial_fit(wine_mixed).partial_fit(wine_mixed)
+    model.fit(wine_mixed)
+    fresh = VAEAnomalyDetector(random_state=0, max_epochs=3, **SMALL).fit(wine_mixed)
+    np.testing.assert_array_equal(
+        model.score_samples(wine_mixed), fresh.score_samples(wine_mixed)
+    )
