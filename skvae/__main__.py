@@ -3,6 +3,7 @@
 # License: BSD 3-Clause
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -13,9 +14,15 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from skvae._base import _MAX_EPOCHS_AUTO, _MIN_STEPS_AUTO
+from skvae._streaming import TableChunks, for_each_chunk
+
 __all__ = ["main"]
 
 _EXIT_BAD_INPUT = 2
+# --passes auto: fit's floor on steps and bound on epochs (skvae._base).
+_MIN_AUTO_STEPS = _MIN_STEPS_AUTO
+_MAX_AUTO_PASSES = _MAX_EPOCHS_AUTO
 # What a shell reports for a program ended by SIGPIPE (128 + 13).
 _EXIT_BROKEN_PIPE = 141
 
@@ -80,6 +87,27 @@ def _parser():
     _add_columns_options(detect)
     _add_output_options(detect)
     _add_fit_options(detect)
+    large = detect.add_argument_group(
+        "files larger than memory",
+        "With --chunk-rows the file is read in chunks of that many rows, never "
+        "whole: the detector trains with partial_fit over the chunks (or fits a "
+        "sample, --fit-fraction), then scores chunk by chunk, writing as it goes.",
+    )
+    large.add_argument(
+        "--chunk-rows", type=_positive_int, help="rows per chunk (default: no chunks)"
+    )
+    large.add_argument(
+        "--passes",
+        default="auto",
+        type=_passes,
+        help='passes of partial_fit over the file; "auto": until 1,000 steps of '
+        "training, at most 100 passes",
+    )
+    large.add_argument(
+        "--fit-fraction",
+        type=_fraction,
+        help="instead, fit on this share of the rows, drawn at random in one pass",
+    )
     detect.set_defaults(run=_detect)
 
     score = sub.add_parser(
@@ -89,6 +117,14 @@ def _parser():
     score.add_argument("data", type=Path, help="a .csv or .parquet file")
     _add_columns_options(score)
     _add_output_options(score)
+    score.add_argument(
+        "--chunk-rows",
+        type=_positive_int,
+        default=100_000,
+        help="rows read, scored and written at a time (memory grows with this, "
+        "not with the file)",
+    )
+    score.add_argument("--verbose", type=int, default=0, help="1: progress on stderr")
     score.set_defaults(run=_score)
 
     impute = sub.add_parser(
@@ -145,7 +181,10 @@ def _add_columns_options(parser):
 def _add_output_options(parser):
     parser.add_argument("--out", type=Path, help="write the CSV here (default: stdout)")
     parser.add_argument(
-        "--top", type=int, default=3, help="explaining columns listed per row"
+        "--top",
+        type=int,
+        default=3,
+        help="explaining columns listed per row (0: no explanations, faster)",
     )
 
 
@@ -185,6 +224,30 @@ def _model_columns(frame, args):
     return frame.drop(columns=args.drop)
 
 
+def _positive_int(value):
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}")
+    return number
+
+
+def _passes(value):
+    return value if value == "auto" else _positive_int(value)
+
+
+def _fraction(value):
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0.0 < number <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {value!r}")
+    return number
+
+
 def _contamination(value):
     if value == "auto":
         return value
@@ -196,17 +259,20 @@ def _contamination(value):
         ) from None
 
 
-def read_table(path):
-    """Read a CSV or Parquet file into a DataFrame, with one-line errors."""
+def read_table(path, rows=None):
+    """Read a CSV or Parquet file (its first ``rows`` rows, if given) into a
+    DataFrame, with one-line errors."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
     try:
-        if suffix == ".parquet":
+        if suffix == ".parquet" and rows is not None:
+            frame = next(iter(TableChunks(path, rows)), pd.DataFrame())
+        elif suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".gz"):
-            frame = pd.read_csv(path, skipinitialspace=True)
+            frame = pd.read_csv(path, skipinitialspace=True, nrows=rows)
         else:
             raise InputError(f"{path}: expected a .csv or .parquet file")
     except ImportError as exc:
@@ -222,49 +288,130 @@ def read_table(path):
 
 
 def explain_table(detector, frame, top):
-    """Scores, flags and the ``top`` most unusual columns of each row."""
-    contributions = detector.explain(frame)
+    """Scores, flags and the ``top`` most unusual columns of each row (none
+    and no ``top_columns`` for ``top=0``)."""
     scores = detector.score_samples(frame)
-    values = contributions.to_numpy()
-    order = np.argsort(values, axis=1)[:, :top]
-    names = np.asarray(contributions.columns, dtype=object)
-    explanation = [
-        "; ".join(f"{names[j]}={values[i, j]:.2f}" for j in row)
-        for i, row in enumerate(order)
-    ]
-    return pd.DataFrame(
+    result = pd.DataFrame(
         {
             "score": scores,
             "decision": scores - detector.offset_,
             "is_anomaly": (scores - detector.offset_ < 0).astype(int),
-            "top_columns": explanation,
         },
         index=frame.index,
     )
+    if top > 0:
+        contributions = detector.explain(frame)
+        values = contributions.to_numpy()
+        order = np.argsort(values, axis=1)[:, :top]
+        names = np.asarray(contributions.columns, dtype=object)
+        result["top_columns"] = [
+            "; ".join(f"{names[j]}={values[i, j]:.2f}" for j in row)
+            for i, row in enumerate(order)
+        ]
+    return result
 
 
 def _write(result, out):
-    label = result.index.name or "row"
-    if out is None:
-        result.to_csv(sys.stdout, index_label=label)
-    else:
-        result.to_csv(out, index_label=label)
-        print(f"wrote {len(result)} rows to {out}", file=sys.stderr)
+    with _output(out) as write:
+        write(result)
+
+
+@contextlib.contextmanager
+def _output(out):
+    """Yield ``write(result)``, appending result tables to one CSV (``out``, or
+    stdout), the header with the first."""
+    handle = sys.stdout if out is None else open(out, "w", newline="")
+    written = 0
+
+    def write(result):
+        nonlocal written
+        label = result.index.name or "row"
+        result.to_csv(handle, index_label=label, header=written == 0)
+        written += len(result)
+
+    try:
+        yield write
+    finally:
+        if out is not None:
+            handle.close()
+    if out is not None:
+        print(f"wrote {written} rows to {out}", file=sys.stderr)
 
 
 def _detect(args):
     from skvae import VAEAnomalyDetector
 
-    frame = _model_columns(read_table(args.data), args)
     detector = VAEAnomalyDetector(
         contamination=args.contamination,
         random_state=args.random_state,
         verbose=args.verbose,
-    ).fit(frame)
+    )
+    if args.chunk_rows is None:
+        frame = _model_columns(read_table(args.data), args)
+        detector.fit(frame)
+        if args.model_out is not None:
+            joblib.dump(detector, args.model_out)
+        _write(explain_table(detector, frame, args.top), args.out)
+        return 0
+    chunks = _chunks(args.data, args.chunk_rows)
+    if args.fit_fraction is not None:
+        _fit_on_a_sample(detector, chunks, args)
+    else:
+        _train_over_chunks(detector, chunks, args)
     if args.model_out is not None:
         joblib.dump(detector, args.model_out)
-    _write(explain_table(detector, frame, args.top), args.out)
+    _score_chunks(detector, chunks, args)
     return 0
+
+
+def _fit_on_a_sample(detector, chunks, args):
+    rng = np.random.RandomState(args.random_state)
+    parts = []
+
+    def keep_some(chunk):
+        parts.append(chunk[rng.random_sample(len(chunk)) < args.fit_fraction])
+
+    for_each_chunk(chunks, keep_some, desc="sampling", verbose=args.verbose)
+    sample = _model_columns(pd.concat(parts), args)
+    if len(sample) == 0:
+        raise InputError(f"--fit-fraction {args.fit_fraction} drew no rows")
+    detector.fit(sample)
+
+
+def _train_over_chunks(detector, chunks, args):
+    steps = 0
+
+    def train(chunk):
+        nonlocal steps
+        detector.partial_fit(_model_columns(chunk, args))
+        steps += max(1, len(chunk) // detector.batch_size)
+
+    for done in range(1, _MAX_AUTO_PASSES + 1):
+        for_each_chunk(
+            chunks, train, desc=f"training, pass {done}", verbose=args.verbose
+        )
+        if args.passes == "auto":
+            if steps >= _MIN_AUTO_STEPS or done == _MAX_AUTO_PASSES:
+                return
+        elif done == args.passes:
+            return
+
+
+def _score_chunks(detector, chunks, args):
+    with _output(args.out) as write:
+        for_each_chunk(
+            chunks,
+            lambda chunk: write(
+                explain_table(detector, _model_columns(chunk, args), args.top)
+            ),
+            desc="scoring",
+            verbose=args.verbose,
+        )
+
+
+def _chunks(path, chunk_rows):
+    read_table(path, rows=1)  # one-line errors for missing, empty, unreadable files
+    return TableChunks(path, chunk_rows)
 
 
 def _score(args):
@@ -276,8 +423,7 @@ def _score(args):
         raise InputError(f"{args.model}: not a saved skvae model ({exc})") from None
     if not hasattr(detector, "explain"):
         raise InputError(f"{args.model}: not a saved VAEAnomalyDetector")
-    frame = _model_columns(read_table(args.data), args)
-    _write(explain_table(detector, frame, args.top), args.out)
+    _score_chunks(detector, _chunks(args.data, args.chunk_rows), args)
     return 0
 
 

@@ -1,0 +1,116 @@
+"""Tables larger than memory: read them in chunks, train and score chunk by chunk."""
+
+# License: BSD 3-Clause
+
+import contextlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ChunkError", "TableChunks", "for_each_chunk"]
+
+
+class ChunkError(ValueError):
+    """A chunk of a file could not be read or used; names its rows."""
+
+
+class TableChunks:
+    """The rows of a CSV or Parquet file, in DataFrames of at most ``chunk_rows``.
+
+    Each iteration reads the file again from the start, holding one chunk in
+    memory at a time (Parquet: record batches; CSV: pandas' chunked reader).
+    Chunks come indexed by their row numbers in the file (from 0). A CSV
+    column that holds text in the first chunk is read as text in every chunk,
+    so a later chunk whose cells all look like numbers is not read as numbers.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv`` (also ``.txt``, ``.gz``) or ``.parquet`` file.
+    chunk_rows : int
+        Rows per chunk.
+    """
+
+    def __init__(self, path, chunk_rows):
+        self.path = Path(path)
+        self.chunk_rows = int(chunk_rows)
+        self.n_rows = None  # known after one full iteration
+        self._text_columns = None
+
+    def __iter__(self):
+        start = 0
+        for chunk in self._read():
+            stop = start + len(chunk)
+            chunk.index = pd.RangeIndex(start, stop)
+            yield chunk
+            start = stop
+        self.n_rows = start
+
+    def _read(self):
+        suffix = self.path.suffix.lower()
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            # With pre_buffer (pyarrow's default) memory grew by a row group
+            # per row group read: 1.6 GB over a 1.4 GB file, 0.46 GB without.
+            with pq.ParquetFile(self.path, pre_buffer=False) as parquet:
+                for batch in parquet.iter_batches(batch_size=self.chunk_rows):
+                    yield batch.to_pandas()
+        else:
+            if self._text_columns is None:
+                first = pd.read_csv(
+                    self.path, nrows=self.chunk_rows, skipinitialspace=True
+                )
+                self._text_columns = [
+                    c
+                    for c in first.columns
+                    if not pd.api.types.is_numeric_dtype(first[c].dtype)
+                    and not pd.api.types.is_bool_dtype(first[c].dtype)
+                ]
+            with pd.read_csv(
+                self.path,
+                chunksize=self.chunk_rows,
+                skipinitialspace=True,
+                dtype=dict.fromkeys(self._text_columns, str) or None,
+            ) as reader:
+                yield from reader
+
+
+def for_each_chunk(chunks, work, *, desc, verbose=0):
+    """Call ``work(chunk)`` on each chunk; an error names the chunk's rows.
+
+    Shows a progress bar on stderr where tqdm is installed and ``verbose`` is
+    set or stderr is a terminal; without tqdm, ``verbose`` prints a line per
+    chunk.
+    """
+    with _progress(desc, verbose) as advance:
+        for chunk in chunks:
+            try:
+                work(chunk)
+            except (ValueError, TypeError) as exc:
+                first, last = chunk.index[0], chunk.index[-1]
+                raise ChunkError(f"rows {first}-{last}: {exc}") from exc
+            advance(len(chunk))
+
+
+@contextlib.contextmanager
+def _progress(desc, verbose):
+    show = bool(verbose) or sys.stderr.isatty()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        tqdm = None
+    if show and tqdm is not None:
+        with tqdm(desc=desc, unit=" rows", unit_scale=True, file=sys.stderr) as bar:
+            yield bar.update
+        return
+    done = np.zeros(1, dtype=np.int64)
+
+    def advance(n_rows):
+        done[0] += n_rows
+        if verbose:
+            print(f"{desc}: {done[0]:,} rows", file=sys.stderr, flush=True)
+
+    yield advance

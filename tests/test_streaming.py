@@ -1,0 +1,66 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from skvae._streaming import ChunkError, TableChunks, for_each_chunk
+
+
+@pytest.fixture
+def table():
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        {
+            "x": rng.randn(250),
+            "code": ["a", "b"] * 50 + ["1", "2"] * 75,  # text that later looks numeric
+            "flag": rng.rand(250) > 0.5,
+        }
+    )
+    frame.loc[[3, 120], "x"] = np.nan
+    return frame
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_chunks_hold_every_row_once_indexed_by_file_row(table, tmp_path, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    path = tmp_path / f"table{suffix}"
+    table.to_csv(path, index=False) if suffix == ".csv" else table.to_parquet(path)
+    chunks = TableChunks(path, chunk_rows=100)
+    for _ in range(2):  # each iteration reads the file again
+        parts = list(chunks)
+        assert [len(p) for p in parts] == [100, 100, 50]
+        assert [p.index[0] for p in parts] == [0, 100, 200]
+        pd.testing.assert_frame_equal(pd.concat(parts), table, check_dtype=False)
+    assert chunks.n_rows == 250
+    # the column that was text in the first chunk stays text
+    assert parts[2]["code"].tolist()[:2] == ["1", "2"]
+
+
+def test_an_error_names_the_rows_of_its_chunk(table, tmp_path):
+    path = tmp_path / "table.csv"
+    table.to_csv(path, index=False)
+
+    def fail_on_late_rows(chunk):
+        if chunk.index[0] >= 100:
+            raise ValueError("Column 'x' holds 'oops'")
+
+    seen = []
+    with pytest.raises(ChunkError, match=r"^rows 100-199: Column 'x' holds 'oops'"):
+        for_each_chunk(
+            TableChunks(path, 100),
+            lambda c: (seen.append(len(c)), fail_on_late_rows(c)),
+            desc="test",
+        )
+    assert seen == [100, 100]
+
+
+def test_progress_lines_without_a_bar(table, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)
+    path = tmp_path / "table.csv"
+    table.to_csv(path, index=False)
+    for_each_chunk(TableChunks(path, 100), lambda c: None, desc="reading", verbose=1)
+    assert capsys.readouterr().err.splitlines() == [
+        "reading: 100 rows",
+        "reading: 200 rows",
+        "reading: 250 rows",
+    ]
