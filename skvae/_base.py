@@ -143,7 +143,8 @@ default="elu"
         device.
 
     verbose : int, default=0
-        1 prints about 20 progress lines per fit, 2 one line per epoch.
+        1 prints about 20 progress lines per fit, 2 one line per epoch; any
+        level prints one line per ``partial_fit`` call.
 
 """
 
@@ -550,6 +551,12 @@ class BaseVAE(BaseEstimator):
             steps = min(self._indicator_steps, math.ceil(n_batches / 4))
             self._train_indicators(x, cond, steps, batch_size, generator)
         self._module64 = _float64_copy(self.module_)
+        if self.verbose:
+            print(
+                f"partial_fit call {self.n_iter_ + 1}: loss {loss:.4f} over "
+                f"{data.shape[0]} rows",
+                flush=True,
+            )
         self.loss_curve_.append(loss)
         self.best_loss_ = min(self.loss_curve_)
         self.validation_scores_ = None

@@ -309,3 +309,14 @@ def test_fit_after_partial_fit_starts_anew(wine_mixed):
     np.testing.assert_array_equal(
         model.score_samples(wine_mixed), fresh.score_samples(wine_mixed)
     )
+
+
+def test_partial_fit_reports_each_call_when_verbose(wine_mixed, capsys):
+    model = VAETransformer(random_state=0, verbose=1, **SMALL)
+    model.partial_fit(wine_mixed).partial_fit(wine_mixed)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "partial_fit call 1",
+        "partial_fit call 2",
+    ]
+    assert lines[1].endswith(f"over {len(wine_mixed)} rows")
