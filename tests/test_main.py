@@ -1,4 +1,3 @@
-import importlib.util
 import signal
 import subprocess
 import sys
@@ -172,14 +171,14 @@ def test_version(capsys):
     assert capsys.readouterr().out.startswith("skvae ")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("pyarrow") is not None, reason="pyarrow is installed"
-)
-def test_parquet_without_pyarrow_names_the_extra(tmp_path, capsys):
+def test_parquet_without_pyarrow_names_the_extra(tmp_path, capsys, monkeypatch):
+    for module in ("pyarrow", "pyarrow.parquet"):  # as if not installed
+        monkeypatch.setitem(sys.modules, module, None)
     path = tmp_path / "table.parquet"
     path.write_bytes(b"PAR1")
-    assert main(["detect", str(path)]) == 2
-    assert "pip install 'skvae[parquet]'" in capsys.readouterr().err
+    for chunking in ([], ["--chunk-rows", "10"]):
+        assert main(["detect", str(path), *chunking]) == 2
+        assert "pip install 'skvae[parquet]'" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGPIPE"), reason="no SIGPIPE here")
