@@ -395,11 +395,13 @@ class BaseVAE(BaseEstimator):
         fitted network, the encoder and the network are kept and trained further.
         """
         warm = self.warm_start and hasattr(self, "module_")
-        data = self._encode_more(X) if warm else self._encode(X, reset=True)
-        if not warm:
-            self._device = _resolve_device(self.device)
         rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
+        if warm:
+            data = self._encode_more(X)
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+        else:
+            data = self._start_anew(X, n_conditions, rng)
+            seed = self._seed
         val_rows, train_rows = self._validation_split(data.shape[0], rng)
         batch_size = min(self.batch_size, len(train_rows))
         if self.max_epochs == "auto":
@@ -410,8 +412,6 @@ class BaseVAE(BaseEstimator):
         device = self._device
         with self._seeded(seed) as generator:
             if not warm:
-                self._seed = seed
-                self._module_kwargs = self._network_shape(n_conditions)
                 self.module_ = TabularVAE(**self._module_kwargs).to(device)
             pick = functools.partial(_rows_on_device, device=device)
             history = train_vae(
@@ -447,19 +447,29 @@ class BaseVAE(BaseEstimator):
         self.validation_scores_ = (
             history.validation_scores if val_rows is not None else None
         )
-        self._optimizer = None
-        self._reservoir = None
-        if warm:
-            self.loss_curve_ = self.loss_curve_ + history.loss_curve
-            self.n_iter_ += history.n_iter
-            self._n_steps += history.n_steps
-            self.n_samples_seen_ += data.shape[0]
-        else:
-            self.loss_curve_ = history.loss_curve
-            self.n_iter_ = history.n_iter
-            self._n_steps = history.n_steps
-            self.n_samples_seen_ = data.shape[0]
+        # The optimiser and row sample of earlier partial_fit calls do not
+        # carry over a fit (with warm_start too): a later call starts its own.
+        self._optimizer = self._reservoir = None
+        self.loss_curve_ = self.loss_curve_ + history.loss_curve
+        self.n_iter_ += history.n_iter
+        self._n_steps += history.n_steps
+        self.n_samples_seen_ += data.shape[0]
         self.best_loss_ = min(self.loss_curve_)
+        self._schema_fixed()
+        return data
+
+    def _start_anew(self, X, n_conditions, rng):
+        """Fit the encoder on ``X``; draw the seed from ``rng``, choose the
+        device and the network's shape, and zero the training counters.
+        Returns the encoded ``X``. The network itself is built under the seed.
+        """
+        data = self._encode(X, reset=True)
+        self._device = _resolve_device(self.device)
+        self._seed = int(rng.randint(np.iinfo(np.int32).max))
+        self._module_kwargs = self._network_shape(n_conditions)
+        self.loss_curve_ = []
+        self.n_iter_ = self._n_steps = self.n_samples_seen_ = 0
+        self._optimizer = self._reservoir = None
         return data
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -488,11 +498,11 @@ class BaseVAE(BaseEstimator):
             The estimator, trained on one more chunk.
         """
         self._partial_fit_vae(X)
-        self._schema_fixed()
         return self
 
     def _schema_fixed(self):
-        """Hook after fit and partial_fit, for attributes that follow the schema."""
+        """Hook at the end of every fit and partial_fit call, for fitted
+        attributes that follow the encoder's schema."""
 
     def _partial_fit_vae(self, X, condition=None, n_conditions=0, trim_fraction=0.0):
         """One pass over the rows of ``X``, from where the last call left off.
@@ -508,15 +518,9 @@ class BaseVAE(BaseEstimator):
         """
         first = not hasattr(self, "module_")
         if first:
-            data = self._encode(X, reset=True)
-            self._device = _resolve_device(self.device)
-            rng = check_random_state(self.random_state)
-            self._seed = int(rng.randint(np.iinfo(np.int32).max))
-            self._module_kwargs = self._network_shape(n_conditions)
-            self.loss_curve_, self.n_iter_, self._n_steps = [], 0, 0
-            self.n_samples_seen_ = 0
-            self._optimizer = None
-            self._reservoir = None
+            data = self._start_anew(
+                X, n_conditions, check_random_state(self.random_state)
+            )
         else:
             data = self._encode_more(X)
         device = self._device
@@ -567,6 +571,7 @@ class BaseVAE(BaseEstimator):
             self._reservoir = RowReservoir(reservoir_capacity(data.shape[1]))
         rng = np.random.RandomState((self._seed + self.n_iter_) % 2**32)
         self._reservoir.add(data, rng=rng)
+        self._schema_fixed()
         return data
 
     def _incremental_optimizer(self):

@@ -161,7 +161,6 @@ class VAEImputer(TransformerMixin, BaseVAE):
             Fitted imputer.
         """
         self._fit_vae(X)
-        self._schema_fixed()
         return self
 
     def _schema_fixed(self):
