@@ -20,9 +20,6 @@ from skvae._streaming import TableChunks, for_each_chunk
 __all__ = ["main"]
 
 _EXIT_BAD_INPUT = 2
-# --passes auto: fit's floor on steps and bound on epochs (skvae._base).
-_MIN_AUTO_STEPS = _MIN_STEPS_AUTO
-_MAX_AUTO_PASSES = _MAX_EPOCHS_AUTO
 # What a shell reports for a program ended by SIGPIPE (128 + 13).
 _EXIT_BROKEN_PIPE = 141
 
@@ -379,21 +376,18 @@ def _fit_on_a_sample(detector, chunks, args):
 
 
 def _train_over_chunks(detector, chunks, args):
-    steps = 0
+    """partial_fit over the chunks, ``--passes`` times; "auto" passes as
+    ``fit``'s budget does: until 1,000 steps, at most 100 passes."""
 
     def train(chunk):
-        nonlocal steps
         detector.partial_fit(_model_columns(chunk, args))
-        steps += max(1, len(chunk) // detector.batch_size)
 
-    for done in range(1, _MAX_AUTO_PASSES + 1):
+    passes = _MAX_EPOCHS_AUTO if args.passes == "auto" else args.passes
+    for done in range(1, passes + 1):
         for_each_chunk(
             chunks, train, desc=f"training, pass {done}", verbose=args.verbose
         )
-        if args.passes == "auto":
-            if steps >= _MIN_AUTO_STEPS or done == _MAX_AUTO_PASSES:
-                return
-        elif done == args.passes:
+        if args.passes == "auto" and detector._n_steps >= _MIN_STEPS_AUTO:
             return
 
 

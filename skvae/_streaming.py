@@ -6,7 +6,6 @@ import contextlib
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["ChunkError", "TableChunks", "for_each_chunk"]
@@ -106,11 +105,12 @@ def _progress(desc, verbose):
         with tqdm(desc=desc, unit=" rows", unit_scale=True, file=sys.stderr) as bar:
             yield bar.update
         return
-    done = np.zeros(1, dtype=np.int64)
+    done = 0
 
     def advance(n_rows):
-        done[0] += n_rows
+        nonlocal done
+        done += n_rows
         if verbose:
-            print(f"{desc}: {done[0]:,} rows", file=sys.stderr, flush=True)
+            print(f"{desc}: {done:,} rows", file=sys.stderr, flush=True)
 
     yield advance

@@ -232,6 +232,18 @@ def test_detect_in_chunks_trains_with_partial_fit(table, tmp_path):
     assert roc_auc_score(y, -result["score"]) > 0.85  # fit: 0.96, 1,000 steps
 
 
+@pytest.mark.parametrize("passes, calls", [("auto", 100), ("101", 101)])
+def test_detect_passes_over_a_small_file(table, tmp_path, passes, calls):
+    # 40 rows in chunks of 40: one step a pass, so "auto" stops at its 100
+    # passes before 1,000 steps, and an explicit count is not capped.
+    small, model_path = tmp_path / "small.csv", tmp_path / "model.joblib"
+    pd.read_csv(table).head(40).to_csv(small, index=False)
+    args = ["detect", str(small), "--chunk-rows", "40", "--top", "0"]
+    args += ["--passes", passes, "--out", str(tmp_path / "out.csv")]
+    assert main([*args, "--model-out", str(model_path)]) == 0
+    assert joblib.load(model_path).n_iter_ == calls
+
+
 def test_detect_on_a_sample_of_the_chunks(table, tmp_path):
     out, model_path = tmp_path / "scores.csv", tmp_path / "model.joblib"
     args = ["detect", str(table), "--chunk-rows", "100", "--fit-fraction", "0.5"]
