@@ -374,22 +374,29 @@ class TabularVAE(nn.Module):
             start += size
         return slices
 
-    def conditional_log_likelihood(self, x, condition=None):
+    def conditional_log_likelihood(self, x, condition=None, groups=None):
         """Log-likelihood of each variable given the others, ``(n, n_variables)``.
 
         For variable ``j`` the row is encoded with ``j`` hidden, as a missing
         cell is, so that ``j`` cannot pull the posterior towards itself, and
         ``j``'s actual value is scored under the decoder at that posterior mean.
-        A missing variable scores 0.
+        ``groups`` (``(n_variables,)`` integers, default: each variable alone)
+        hides the variables of one group together: ``j`` is scored given the
+        variables outside its group, as a numeric column's value and its
+        point-mass block are. A missing variable scores 0.
 
-        That is one network pass per variable, but two things make it cheap: the
-        first layer's pre-activation of the row with ``j`` hidden is the row's
-        own plus a change from ``j``'s entries and indicator only, and ``j``'s
-        likelihood needs only ``j``'s head outputs. The cost per row is linear
-        in the number of variables, not quadratic.
+        That is one network pass per group, but two things make it cheap: the
+        first layer's pre-activation of the row with a group hidden is the
+        row's own plus a change from the group's entries and indicators only,
+        and ``j``'s likelihood needs only ``j``'s head outputs. The cost per
+        row is linear in the number of variables, not quadratic.
         """
         n_variables = self.n_variables
-        variable = self.feature_variable
+        if groups is None:
+            groups = torch.arange(n_variables, device=x.device)
+        groups = torch.as_tensor(groups, device=x.device)
+        n_groups = int(groups.max()) + 1
+        feature_group = groups[self.feature_variable]
         layers = self._encoder_layers()
         first, rest = layers[0], nn.Sequential(*layers[1:])
         x, observed = self.split_missing(x)
@@ -397,15 +404,17 @@ class TabularVAE(nn.Module):
             observed = x.new_ones((x.shape[0], n_variables))
         pre = self._first_layer(x, observed, condition)  # (n, h)
         weight = first.weight[:, : self.n_features].T  # (n_features, h)
-        # Hiding j takes its entries out and sets its indicator (if it was seen).
+        # Hiding a group takes its entries out and sets its indicators (where
+        # they were seen).
         change = -x.unsqueeze(-1) * weight  # (n, n_features, h)
-        shifts = observed.unsqueeze(-1) * self.indicator_weight.T  # (n, n_var, h)
-        shifts = shifts.index_add(1, variable, change)
-        mu, _ = rest(pre.unsqueeze(1) + shifts).chunk(2, dim=-1)  # (n, n_var, k)
+        shown = observed.unsqueeze(-1) * self.indicator_weight.T  # (n, n_var, h)
+        shifts = shown.new_zeros((x.shape[0], n_groups, shown.shape[-1]))
+        shifts = shifts.index_add(1, groups, shown).index_add(1, feature_group, change)
+        mu, _ = rest(pre.unsqueeze(1) + shifts).chunk(2, dim=-1)  # (n, n_groups, k)
         z = mu
         if condition is not None:
-            z = torch.cat([mu, condition.unsqueeze(1).expand(-1, n_variables, -1)], -1)
-        hidden = self.decoder(z)[:, variable]  # (n, n_features, h)
+            z = torch.cat([mu, condition.unsqueeze(1).expand(-1, n_groups, -1)], -1)
+        hidden = self.decoder(z)[:, feature_group]  # (n, n_features, h)
         output = (hidden * self.head.weight).sum(-1) + self.head.bias
         return self.log_likelihood(x, output, observed)
 

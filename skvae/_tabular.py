@@ -31,15 +31,21 @@ class ColumnSchema:
     levels : list
         The category levels (binary and categorical columns), in encoded order.
     minimum, maximum : float
-        Training range of a numeric column.
+        Training range of a numeric column's continuous values (all its values
+        when it has no point masses).
     step : float
-        Spacing of the grid a numeric column's training values lie on (1 for
-        counts, 0.5 for half points), 0 if they lie on none or take fewer than
-        three values.
+        Spacing of the grid a numeric column's continuous training values lie
+        on (1 for counts, 0.5 for half points), 0 if they lie on none or take
+        fewer than three values; ``minimum`` lies on it.
     missing_rate : float
         Share of the training rows in which the column is missing. A column
         with missing cells in fit gets a "missing" flag that the model learns
         with the other columns.
+    point_masses : tuple of float
+        Exact values of a numeric column modelled as point masses (most frequent
+        first): the column is a categorical variable over {"continuous",
+        *point_masses} plus a Gaussian for the continuous values. The range,
+        ``step``, the scaling and the Gaussian see only the continuous values.
     """
 
     name: object
@@ -50,6 +56,7 @@ class ColumnSchema:
     maximum: float = 0.0
     step: float = 0.0
     missing_rate: float = 0.0
+    point_masses: tuple = ()
 
 
 class TabularEncoder:
@@ -57,8 +64,17 @@ class TabularEncoder:
 
     Numeric columns are scaled, binary columns (bool, or two levels) become 0/1,
     categorical columns (object, string, category) are one-hot encoded. The encoded
-    matrix is laid out as ``[numeric | binary | missing flags | one-hot blocks]``
-    so that the network can treat each column type as one contiguous block.
+    matrix is laid out as ``[numeric | binary | missing flags | one-hot blocks |
+    point-mass blocks]`` so that the network can treat each column type as one
+    contiguous block.
+
+    A numeric column in which an exact value holds at least
+    ``point_mass_share`` of the training rows (0 in "capital gain", 40 in
+    "hours per week") is modelled as a mixture: a categorical variable over
+    {"continuous", value₁, …} (a one-hot block, level 0 "continuous") and the
+    Gaussian for the continuous values, whose numeric entry is NaN where the
+    cell holds a point mass. ``inverse_transform`` returns the point masses
+    exactly.
 
     Missing cells (NaN, None, ``pd.NA``) are encoded as NaN: a NaN entry, or a
     one-hot block of NaN. Each column with missing cells in fit also gets a
@@ -81,12 +97,32 @@ class TabularEncoder:
         Kind to model a column as, by column name (DataFrames) or position
         (arrays), overriding the guess: ``"numeric"``, ``"binary"`` or
         ``"categorical"``.
+    point_mass_share : float or None, default=None
+        Smallest share of a numeric column's observed training values that an
+        exact value must hold to become a point mass. None: none.
+    max_point_masses : int, default=3
+        Most point masses per column (the most frequent values). A column keeps
+        at least three distinct values for its continuous part.
     """
 
-    def __init__(self, scaling="standard", handle_unknown="error", column_kinds=None):
+    # Encoders pickled before point masses existed have none.
+    point_mass_share = None
+    point_mass_index_ = ()
+    point_mass_variables_ = continuous_entries_ = np.zeros(0, dtype=int)
+
+    def __init__(
+        self,
+        scaling="standard",
+        handle_unknown="error",
+        column_kinds=None,
+        point_mass_share=None,
+        max_point_masses=3,
+    ):
         self.scaling = scaling
         self.handle_unknown = handle_unknown
         self.column_kinds = column_kinds
+        self.point_mass_share = point_mass_share
+        self.max_point_masses = max_point_masses
 
     # -- fit ---------------------------------------------------------------------
 
@@ -111,11 +147,17 @@ class TabularEncoder:
                 f"column_kinds names columns that X does not have: {unknown}."
             )
         self.columns_ = [
-            _infer_schema(name, frame[name], kinds.get(name)) for name in frame.columns
+            _infer_schema(
+                name,
+                frame[name],
+                kinds.get(name),
+                (self.point_mass_share, self.max_point_masses),
+            )
+            for name in frame.columns
         ]
         self._layout()
         numeric = self._numeric_block(frame)
-        self._fit_scaling(numeric)
+        self._fit_scaling(self._without_point_masses(numeric))
         return self
 
     def _layout(self):
@@ -126,21 +168,37 @@ class TabularEncoder:
         self.flagged_index_ = [
             i for i, c in enumerate(self.columns_) if c.missing_rate > 0
         ]
+        self.point_mass_index_ = [
+            i for i in self.numeric_index_ if self.columns_[i].point_masses
+        ]
         # The input column of each "variable", in the order the network reports
-        # them; a missing flag belongs to its column.
+        # them; a missing flag and a point-mass block belong to their column.
         self.variable_index_ = (
             self.numeric_index_
             + self.binary_index_
             + self.flagged_index_
             + self.categorical_index_
+            + self.point_mass_index_
         )
         self.category_sizes_ = [
             len(self.columns_[i].levels) for i in self.categorical_index_
-        ]
+        ] + [1 + len(self.columns_[i].point_masses) for i in self.point_mass_index_]
         self.n_numeric_ = len(self.numeric_index_)
         # Binary entries of the network: binary columns, then missing flags.
         self.n_binary_ = len(self.binary_index_) + len(self.flagged_index_)
         self.n_encoded_ = self.n_numeric_ + self.n_binary_ + sum(self.category_sizes_)
+        # Positions among the variables of the numeric variables with point
+        # masses (a numeric variable's position is its encoded entry too), and
+        # the encoded entry of each one's "continuous" level: 0 there means a
+        # point mass.
+        numeric_position = {i: j for j, i in enumerate(self.numeric_index_)}
+        self.point_mass_variables_ = np.array(
+            [numeric_position[i] for i in self.point_mass_index_], dtype=int
+        )
+        sizes = np.array(self.category_sizes_[len(self.categorical_index_) :], int)
+        self.continuous_entries_ = (
+            self.n_encoded_ - sizes.sum() + np.cumsum(sizes) - sizes
+        )
 
     def _fit_scaling(self, numeric):
         n_cols = numeric.shape[1]
@@ -180,6 +238,37 @@ class TabularEncoder:
         first = self.n_numeric_ + len(self.binary_index_)
         return np.arange(first, first + len(self.flagged_index_))
 
+    def _without_point_masses(self, numeric):
+        """``numeric`` (raw values) with the point-mass cells as NaN."""
+        if not self.point_mass_index_:
+            return numeric
+        numeric = numeric.copy()
+        for j in self.point_mass_variables_:
+            atoms = self.columns_[self.numeric_index_[j]].point_masses
+            numeric[np.isin(numeric[:, j], atoms), j] = np.nan
+        return numeric
+
+    def _point_mass_blocks(self, numeric):
+        """One-hot blocks over {"continuous", point masses...} of the raw
+        ``numeric`` values; NaN rows where the cell is missing."""
+        blocks = []
+        for j in self.point_mass_variables_:
+            atoms = self.columns_[self.numeric_index_[j]].point_masses
+            values = numeric[:, j]
+            codes = np.zeros(len(values), dtype=np.intp)
+            for code, atom in enumerate(atoms, start=1):
+                codes[values == atom] = code
+            block = np.eye(1 + len(atoms))[codes]
+            block[np.isnan(values)] = np.nan
+            blocks.append(block)
+        return blocks
+
+    def _encode_numeric(self, numeric):
+        """Scaled numeric entries, point masses as holes, and the point-mass
+        blocks of the raw ``numeric`` values."""
+        scaled = self._scale(self._without_point_masses(numeric))
+        return scaled, self._point_mass_blocks(numeric)
+
     @property
     def half_bins_(self):
         """Half the grid step of each numeric column in scaled units (0: none).
@@ -213,7 +302,8 @@ class TabularEncoder:
             if np.isinf(values).any():
                 for j, column in enumerate(self.columns_):
                     _check_finite(column.name, values[:, j])
-            return self._scale(values).astype(np.float32)
+            scaled, point_masses = self._encode_numeric(values)
+            return np.hstack([scaled, *point_masses]).astype(np.float32)
         frame = _as_frame(X)
         _check_not_empty(frame.shape[0])
         if self.is_dataframe_:
@@ -232,7 +322,8 @@ class TabularEncoder:
                 f"X has {frame.shape[1]} columns, but the encoder was fitted with "
                 f"{len(self.columns_)}."
             )
-        blocks = [self._scale(self._numeric_block(frame))]
+        scaled, point_masses = self._encode_numeric(self._numeric_block(frame))
+        blocks = [scaled]
         for i in self.binary_index_:
             codes = self._codes(i, frame.iloc[:, i])
             blocks.append(np.where(codes >= 0, codes, np.nan)[:, None])
@@ -245,7 +336,7 @@ class TabularEncoder:
             onehot[np.flatnonzero(known), codes[known]] = 1.0
             onehot[~known] = np.nan
             blocks.append(onehot)
-        return np.hstack(blocks).astype(np.float32)
+        return np.hstack(blocks + point_masses).astype(np.float32)
 
     def _check_fits_schema(self, X, encoded):
         """Raise ``ValueError`` naming the first column of ``X`` that holds a
@@ -327,12 +418,15 @@ class TabularEncoder:
 
     # -- inverse -----------------------------------------------------------------
 
-    def inverse_transform(self, encoded, clip=False, missing=False):
+    def inverse_transform(self, encoded, clip=False, missing=False, on_grid=False):
         """Map an encoded matrix back to the original table.
 
         Binary entries are read as level 1 when at least 0.5, categorical blocks by
-        their largest entry. Integer columns are rounded; with ``clip=True`` numeric
-        values are clipped to their training range. With ``missing=True`` a cell
+        their largest entry, point-mass blocks as their point mass unless
+        "continuous" is largest. Integer columns are rounded; with ``clip=True``
+        numeric values are clipped to their training range, and with
+        ``on_grid=True`` those whose training values lie on a grid (whole
+        numbers, half points) are rounded to it. With ``missing=True`` a cell
         whose missing flag is at least 0.5 is returned missing (NaN, None or
         ``pd.NA``, as the column's dtype holds them); else every cell is filled.
 
@@ -347,9 +441,21 @@ class TabularEncoder:
         for j, i in enumerate(self.numeric_index_):
             column = self.columns_[i]
             values = numeric[:, j]
+            if on_grid and column.step > 0:
+                steps = np.rint((values - column.minimum) / column.step)
+                values = column.minimum + steps * column.step
             if clip:
                 values = np.clip(values, column.minimum, column.maximum)
-            out[i] = _restore_numeric(values, column)
+            numeric[:, j] = values
+        for j, entry in zip(
+            self.point_mass_variables_, self.continuous_entries_, strict=True
+        ):
+            atoms = self.columns_[self.numeric_index_[j]].point_masses
+            codes = encoded[:, entry : entry + 1 + len(atoms)].argmax(axis=1)
+            at_mass = np.asarray([np.nan, *atoms])[codes]
+            numeric[:, j] = np.where(codes > 0, at_mass, numeric[:, j])
+        for j, i in enumerate(self.numeric_index_):
+            out[i] = _restore_numeric(numeric[:, j], self.columns_[i])
         offset = self.n_numeric_
         for i in self.binary_index_:
             codes = (encoded[:, offset] >= 0.5).astype(int)
@@ -360,7 +466,8 @@ class TabularEncoder:
             if missing:
                 holes[i] = encoded[:, offset] >= 0.5
             offset += 1
-        for i, size in zip(self.categorical_index_, self.category_sizes_, strict=True):
+        categorical_sizes = self.category_sizes_[: len(self.categorical_index_)]
+        for i, size in zip(self.categorical_index_, categorical_sizes, strict=True):
             codes = encoded[:, offset : offset + size].argmax(axis=1)
             out[i] = _restore_levels(codes, self.columns_[i])
             offset += size
@@ -412,8 +519,9 @@ def _as_frame(X):
     return frame.infer_objects() if array.dtype == object else frame
 
 
-def _infer_schema(name, series, kind=None):
-    """The column's schema; ``kind`` overrides the guess from its dtype."""
+def _infer_schema(name, series, kind=None, point_mass_rule=(None, 0)):
+    """The column's schema; ``kind`` overrides the guess from its dtype and
+    ``point_mass_rule`` is ``(point_mass_share, max_point_masses)``."""
     dtype = series.dtype
     holes = series.isna()
     missing_rate = float(holes.mean())
@@ -436,14 +544,17 @@ def _infer_schema(name, series, kind=None):
                 f"Column {name!r} cannot be modelled as numeric: {exc}"
             ) from None
         _check_finite(name, values)
+        point_masses = _point_masses(values, *point_mass_rule)
+        continuous = values[~np.isin(values, point_masses)]
         return ColumnSchema(
             name,
             "numeric",
             dtype,
-            minimum=values.min(),
-            maximum=values.max(),
-            step=_grid_step(values),
+            minimum=continuous.min(),
+            maximum=continuous.max(),
+            step=_grid_step(continuous),
             missing_rate=missing_rate,
+            point_masses=point_masses,
         )
     if pd.api.types.is_bool_dtype(dtype):
         levels = [False, True]
@@ -495,6 +606,24 @@ def _guess_kind(name, series):
                 stacklevel=2,
             )
     return "categorical"
+
+
+def _point_masses(values, share, most):
+    """The values that each hold at least ``share`` of ``values``, most
+    frequent first, ``most`` at most.
+
+    At least three distinct values stay continuous: with two, the Gaussian's
+    scale would shrink onto them, the spikes this is meant to take out (a
+    column of few values keeps one Gaussian and, in the detector, its grid).
+    """
+    if share is None:
+        return ()
+    distinct, counts = np.unique(values, return_counts=True)
+    if len(distinct) < 4:
+        return ()
+    order = np.argsort(-counts, kind="stable")[:most]
+    frequent = [float(distinct[o]) for o in order if counts[o] >= share * len(values)]
+    return tuple(frequent[: len(distinct) - 3])
 
 
 def _grid_step(values):

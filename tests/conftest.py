@@ -33,3 +33,18 @@ def wine_mixed():
         wine.data["hue"], 3, labels=["low", "mid", "high"]
     ).astype(object)
     return frame
+
+
+@pytest.fixture(scope="session")
+def wine_spiky(wine_mixed):
+    """``wine_mixed`` with point masses: "malic_acid" is 0 in 60% of the rows (as a
+    censored measurement), "magnesium" is 100 in a quarter, and "proline" is
+    whole numbers given as floats."""
+    frame = wine_mixed.copy()
+    rng = np.random.RandomState(0)
+    zero = rng.permutation(len(frame))[: int(0.6 * len(frame))]
+    frame.loc[frame.index[zero], "malic_acid"] = 0.0
+    hundred = rng.permutation(len(frame))[: len(frame) // 4]
+    frame.loc[frame.index[hundred], "magnesium"] = 100
+    frame["proline"] = frame["proline"].astype(np.float64)
+    return frame

@@ -280,3 +280,28 @@ def test_observed_mask_has_one_entry_per_variable(category_sizes):
     assert observed.shape == (2, module.n_variables)
     assert observed[0].tolist() == [0.0] + [1.0] * (module.n_variables - 1)
     assert observed[1].sum() == module.n_variables - (1 if category_sizes else 0)
+
+
+def test_conditional_log_likelihood_hides_groups_together(seed):
+    module = TabularVAE(3, 2, [3, 2], 2, (8,), numeric_half_bins=[0.0, 0.2, 0.0])
+    module = module.double()
+    generator = torch.Generator().manual_seed(seed)
+    module.indicator_weight.data.normal_(generator=generator)
+    x = random_encoded_rows(module, 6, generator)
+    x[0, 0] = x[2, 1] = torch.nan
+    # variables: 3 numeric, 2 binary, 2 categorical; numeric 1 and the last
+    # block (say, its point masses) form one group
+    groups = torch.tensor([0, 1, 2, 3, 4, 5, 1])
+    fast = module.conditional_log_likelihood(x, groups=groups)
+    plain = []
+    slices = module.variable_slices()
+    for j in range(module.n_variables):
+        hidden = x.clone()
+        for k in torch.nonzero(groups == groups[j]).ravel().tolist():
+            hidden[:, slices[k]] = torch.nan
+        output = module.decode(module.encode(hidden)[0])
+        plain.append(module.log_likelihood(x, output)[:, j])
+    torch.testing.assert_close(fast, torch.stack(plain, dim=1), rtol=1e-12, atol=1e-12)
+    alone = module.conditional_log_likelihood(x)
+    torch.testing.assert_close(fast[:, [0, 2, 3, 4, 5]], alone[:, [0, 2, 3, 4, 5]])
+    assert not torch.allclose(fast[:, 1], alone[:, 1])

@@ -292,3 +292,89 @@ def test_strict_transform_rejects_unseen_levels_and_allows_holes(wine_mixed):
     assert np.isnan(encoder.transform(unseen)[7]).any()
     with pytest.raises(ValueError, match="'hue_level' holds 'extreme' in row 7"):
         encoder.transform(unseen, strict=True)
+
+
+def test_point_masses_are_the_values_that_hold_the_share(wine_spiky):
+    encoder = TabularEncoder(point_mass_share=0.2).fit(wine_spiky)
+    masses = {c.name: c.point_masses for c in encoder.columns_ if c.kind == "numeric"}
+    assert masses == {
+        "alcohol": (),
+        "malic_acid": (0.0,),
+        "color_intensity": (),
+        "proline": (),
+        "magnesium": (100.0,),
+    }
+    assert TabularEncoder().fit(wine_spiky).point_mass_index_ == []
+    # Each point mass column adds a block over {continuous, its point masses}.
+    assert encoder.category_sizes_ == [3, 3, 2, 2]
+    assert list(encoder.point_mass_variables_) == [1, 4]
+    assert encoder.variable_index_[-2:] == [1, 4]
+
+
+@pytest.mark.parametrize(
+    "values, share, masses",
+    [
+        ([0, 0, 0, 0, 1, 2, 3, 4], 0.2, (0.0,)),
+        ([0, 0, 0, 5, 5, 5, 7, 7, 1, 2, 3], 0.1, (0.0, 5.0, 7.0)),  # three at most
+        ([0, 0, 0, 5, 5, 5, 1, 2, 3, 4], 0.25, (0.0, 5.0)),
+        ([0, 0, 0, 5, 5, 5, 1, 2, 3, 4], 0.35, ()),
+        ([0, 0, 0, 0, 5, 5, 5, 1, 2, 3], 0.1, (0.0, 5.0)),  # three stay continuous
+        ([0, 0, 0, 0, 1, 1, 2], 0.1, ()),  # few values: one Gaussian, as before
+        ([0.5, 1.5, 2.5, 3.5], 0.3, ()),
+    ],
+)
+def test_point_mass_rule(values, share, masses):
+    frame = pd.DataFrame({"x": np.asarray(values, dtype=float)})
+    encoder = TabularEncoder(point_mass_share=share).fit(frame)
+    assert encoder.columns_[0].point_masses == masses
+
+
+def test_point_masses_encode_as_a_block_and_come_back_exactly(wine_spiky):
+    encoder = TabularEncoder(point_mass_share=0.2).fit(wine_spiky)
+    encoded = encoder.transform(wine_spiky)
+    assert encoded.shape == (len(wine_spiky), 5 + 1 + 3 + 3 + 2 + 2)
+    at_zero = (wine_spiky["malic_acid"] == 0).to_numpy()
+    # The Gaussian's entry is a hole at the point mass; the block says which.
+    assert (
+        np.isnan(encoded[at_zero, 1]).all() and not np.isnan(encoded[~at_zero, 1]).any()
+    )
+    block = encoded[:, 12:14]
+    np.testing.assert_array_equal(block[:, 1], at_zero)
+    np.testing.assert_array_equal(block.sum(axis=1), 1)
+    # The scaling and the grid see the continuous values only.
+    continuous = wine_spiky["magnesium"][wine_spiky["magnesium"] != 100]
+    np.testing.assert_allclose(encoder.center_[4], continuous.mean())
+    np.testing.assert_allclose(encoder.scale_[4], continuous.std(ddof=0))
+    back = encoder.inverse_transform(np.nan_to_num(encoded))
+    assert (back["malic_acid"][at_zero] == 0).all()
+    assert (back["magnesium"] == wine_spiky["magnesium"]).all()
+    np.testing.assert_allclose(back["malic_acid"], wine_spiky["malic_acid"], rtol=1e-5)
+    # A missing cell leaves both the Gaussian's entry and the block empty.
+    holed_frame = wine_spiky.copy()
+    holed_frame.loc[0, "malic_acid"] = np.nan
+    assert np.isnan(encoder.transform(holed_frame)[0, [1, 12, 13]]).all()
+
+
+def test_point_masses_of_an_all_numeric_array(cancer):
+    X = cancer[0].copy()
+    X[: len(X) // 2, 3] = 0.0
+    encoder = TabularEncoder(point_mass_share=0.3).fit(X)
+    assert encoder.columns_[3].point_masses == (0.0,)
+    encoded = encoder.transform(X)
+    assert encoded.shape == (len(X), X.shape[1] + 2)
+    back = encoder.inverse_transform(np.nan_to_num(encoded))
+    np.testing.assert_allclose(back, X, rtol=1e-5, atol=1e-6)
+    assert (back[: len(X) // 2, 3] == 0).all()
+
+
+def test_on_grid_rounds_to_the_training_grid():
+    frame = pd.DataFrame({"half": [0.5, 1.0, 2.5, 4.0], "free": [0.1, 0.27, 0.3, 1.0]})
+    encoder = TabularEncoder().fit(frame)
+    encoded = encoder.transform(frame) + 0.1
+    back = encoder.inverse_transform(encoded, on_grid=True)
+    assert np.allclose((back["half"] - 0.5) / 0.5, np.rint((back["half"] - 0.5) / 0.5))
+    assert not np.allclose(back["free"], frame["free"])
+    off_grid = encoder.inverse_transform(encoded)
+    assert not np.allclose(
+        (off_grid["half"] - 0.5) / 0.5, np.rint((off_grid["half"] - 0.5) / 0.5)
+    )
