@@ -97,6 +97,17 @@ default="elu"
         a column of numbers written as text warns, a datetime column is an
         error. ``column_kinds_`` says what was used.
 
+    point_mass_share : float in (0, 1] or None, default={point_mass_share_default}
+        A numeric column in which an exact value holds at least this share of
+        the observed training values (0 in "capital gain", 40 in "hours per
+        week") models it as a point mass: the column becomes a categorical
+        choice between "continuous" and its point masses ({max_point_masses}),
+        plus a Gaussian for the continuous values, which keep at least three
+        distinct values (columns of fewer keep one Gaussian). Samples and
+        reconstructions return the point masses exactly, and a repeated value
+        does not earn an ever-growing density. None models every numeric
+        column as one Gaussian.
+
     batch_size : int, default=256
         Rows per optimiser step (capped at the number of training rows).
 
@@ -201,6 +212,12 @@ def fill_doc(cls):
     parameters = _SHARED_PARAMETERS.format(
         n_components_default=_doc_default(defaults["n_components"]),
         scaling_default=_doc_default(defaults["scaling"]),
+        point_mass_share_default=_doc_default(defaults["point_mass_share"]),
+        max_point_masses=(
+            "the most frequent value"
+            if cls._max_point_masses == 1
+            else f"the {cls._max_point_masses} most frequent values at most"
+        ),
     )
     cls.__doc__ = cls.__doc__.replace("    {vae_parameters}\n", parameters).replace(
         "    {vae_attributes}\n", _SHARED_ATTRIBUTES
@@ -241,6 +258,9 @@ class BaseVAE(BaseEstimator):
     # transformer and the augmenter keep densities until their benchmarks say.
     _bin_grid_columns = False
 
+    # Most point masses per numeric column (point_mass_share).
+    _max_point_masses = 3
+
     # Share of training rows in which one cell is hidden from the encoder
     # (TabularVAE.forward), so that the model learns to infer a cell from the
     # others. Off: hiding one cell in half the rows, or 10% or 25% of all cells,
@@ -264,6 +284,7 @@ class BaseVAE(BaseEstimator):
         "scaling": [StrOptions(set(SCALINGS))],
         "handle_unknown": [StrOptions({"ignore", "error"})],
         "column_kinds": [dict, None],
+        "point_mass_share": [Interval(Real, 0, 1, closed="right"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -292,6 +313,7 @@ class BaseVAE(BaseEstimator):
         scaling="standard",
         handle_unknown="ignore",
         column_kinds=None,
+        point_mass_share=None,
         batch_size=256,
         learning_rate=1e-3,
         weight_decay=0.0,
@@ -313,6 +335,7 @@ class BaseVAE(BaseEstimator):
         self.scaling = scaling
         self.handle_unknown = handle_unknown
         self.column_kinds = column_kinds
+        self.point_mass_share = point_mass_share
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -368,6 +391,8 @@ class BaseVAE(BaseEstimator):
                 scaling=self.scaling,
                 handle_unknown=self.handle_unknown,
                 column_kinds=self.column_kinds,
+                point_mass_share=self.point_mass_share,
+                max_point_masses=self._max_point_masses,
             ).fit(X)
             self.column_kinds_ = {c.name: c.kind for c in self._encoder.columns_}
             return self._encoder.transform(X)
@@ -624,10 +649,14 @@ class BaseVAE(BaseEstimator):
         return self._encoder.transform(X, strict=True)
 
     def _never_missing_variables(self):
-        """Mask of the network's variables whose column had no hole in fit."""
+        """Mask of the network's variables whose column had no hole in fit.
+
+        A numeric variable with point masses has holes (at the point masses)."""
         encoder = self._encoder
         rates = np.array([c.missing_rate for c in encoder.columns_])
-        return rates[encoder.variable_index_] == 0
+        never_missing = rates[encoder.variable_index_] == 0
+        never_missing[encoder.point_mass_variables_] = False
+        return never_missing
 
     def _network_shape(self, n_conditions):
         """Keyword arguments of :class:`TabularVAE` for the fitted encoder."""

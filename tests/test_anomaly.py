@@ -289,3 +289,24 @@ def test_partial_fit_over_chunks_ranks_the_anomalies(demo):
     contributions = model.explain(X.iloc[:5])
     assert contributions.shape == (5, X.shape[1])
     assert np.isfinite(contributions.to_numpy()).all()
+
+
+def test_point_mass_cells_are_scored_by_their_block(wine_spiky):
+    detector = VAEAnomalyDetector(point_mass_share=0.2, random_state=0, **FAST)
+    detector.fit(wine_spiky)
+    encoded = torch.as_tensor(
+        detector._encoder.transform(wine_spiky), dtype=torch.float64
+    )
+    with detector._inference() as module:
+        loglik, kl = module(encoded, sample=False)
+    # The Gaussian part of a cell at 0 contributes nothing: neither a hole's
+    # typical value nor the floor of an unexpected hole.
+    np.testing.assert_allclose(
+        detector.score_samples(wine_spiky), (loglik.sum(dim=1) - kl).numpy()
+    )
+    contributions = detector.explain(wine_spiky.head(20))
+    assert np.isfinite(contributions.to_numpy()).all()
+    odd = wine_spiky.head(1).copy()
+    odd["malic_acid"] = 40.0
+    assert detector.explain(odd).iloc[0].idxmin() == "malic_acid"
+    assert detector.score_samples(odd)[0] < detector.score_samples(wine_spiky)[0]

@@ -232,3 +232,16 @@ def test_partial_fit_learns_classes_from_the_first_call_or_classes(wine_mixed):
     only_first.partial_fit(X.loc[first], y.loc[first])
     with pytest.raises(ValueError, match="pass classes="):
         only_first.partial_fit(X.loc[rest], y.loc[rest])
+
+
+def test_point_masses_are_sampled_exactly_at_their_rate(wine_spiky):
+    augmenter = VAEAugmenter(point_mass_share=0.2, random_state=0, **FAST)
+    rows = augmenter.fit(wine_spiky).sample(2000, random_state=0)
+    assert (rows["malic_acid"] == 0).mean() == pytest.approx(0.6, abs=0.1)
+    assert (rows["magnesium"] == 100).mean() == pytest.approx(0.25, abs=0.1)
+    continuous = rows["malic_acid"][rows["malic_acid"] != 0]
+    assert continuous.min() >= wine_spiky["malic_acid"].min()
+    # Whole numbers in a float column are drawn as whole numbers.
+    assert rows["proline"].dtype == np.float64
+    assert (rows["proline"] == np.rint(rows["proline"])).all()
+    assert rows["proline"].nunique() > 50
