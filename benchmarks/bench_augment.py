@@ -4,6 +4,7 @@ Usage (needs the benchmark extra: ``pip install -e .[benchmarks]``)::
 
     python benchmarks/bench_augment.py --out benchmarks/results/augment.csv
     python benchmarks/bench_augment.py --tables german_credit --methods skvae tvae
+    python benchmarks/bench_augment.py --methods skvae skvae:point_mass_share=0.1
 
 Per table: stratified 70/30 split on the label (seed 0); each generator learns the
 training split (label included) and draws as many rows as it has. Reported:
@@ -17,6 +18,7 @@ seconds. TVAE runs with ``torch.set_flush_denormal(True)``, its faster setting.
 """
 
 import argparse
+import ast
 import time
 import warnings
 from pathlib import Path
@@ -50,12 +52,24 @@ def categorical_columns(frame):
     return [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
 
 
+def skvae_params(method):
+    """``skvae[:scaling][:name=value ...]`` as VAEAugmenter's keyword arguments,
+    e.g. ``skvae:standard:point_mass_share=0.1``."""
+    params = {}
+    for part in method.split(":")[1:]:
+        if "=" in part:
+            name, value = part.split("=", 1)
+            params[name] = ast.literal_eval(value)
+        else:
+            params["scaling"] = part
+    return params
+
+
 def fit_and_sample(method, train, label, seed):
     """Return (synthetic table, fit seconds, sample seconds)."""
     n = len(train)
     if method.startswith("skvae"):
-        scaling = method.split(":")[1] if ":" in method else "standard"
-        model = VAEAugmenter(scaling=scaling, random_state=seed)
+        model = VAEAugmenter(random_state=seed, **skvae_params(method))
         X, y = train.drop(columns=label), train[label]
         start = time.perf_counter()
         model.fit(X, y)
