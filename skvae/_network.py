@@ -273,14 +273,18 @@ class TabularVAE(nn.Module):
         if nn_:
             scale = self.numeric_scale()
             z = (x[..., :nn_] - output[..., :nn_]) / scale
-            # -z^2/2 - log(scale) - log(2 pi)/2, in one kernel over the rows
-            offset = self.log_bin_width - scale.log() - 0.5 * _LOG_2PI
-            density = torch.addcmul(offset, z, z, value=-0.5)
-            if len(self.binned_columns):
-                cols = self.binned_columns
-                binned = _binned_gaussian(z[..., cols], self.half_bin, scale[cols])
-                density = density.index_copy(-1, cols, binned)
-            parts.append(density)
+            cols = self.binned_columns
+            if len(cols) == nn_:
+                # Every column binned (a table of counts): no density, no indexing.
+                parts.append(_binned_gaussian(z, self.half_bin, scale))
+            else:
+                # -z^2/2 - log(scale) - log(2 pi)/2, in one kernel over the rows
+                offset = self.log_bin_width - scale.log() - 0.5 * _LOG_2PI
+                density = torch.addcmul(offset, z, z, value=-0.5)
+                if len(cols):
+                    binned = _binned_gaussian(z[..., cols], self.half_bin, scale[cols])
+                    density = density.index_copy(-1, cols, binned)
+                parts.append(density)
         if nb:
             parts.append(
                 -F.binary_cross_entropy_with_logits(

@@ -225,17 +225,24 @@ def test_condition_widens_encoder_and_decoder(seed):
     ).shape == (5, 6)
 
 
-def test_binned_gaussian_matches_the_cdf_difference(seed):
-    # Column 0 lies on a grid of step 1 (half-bin 0.5); column 1 is continuous.
-    module = tiny_module(seed, numeric_half_bins=[0.5, 0.0])
+@pytest.mark.parametrize("half_bins", [[0.5, 0.0], [0.5, 0.25]])
+def test_binned_gaussian_matches_the_cdf_difference(seed, half_bins):
+    # Column 0 lies on a grid of step 1 (half-bin 0.5); column 1 is continuous
+    # or on a grid of step 0.5 (every column binned takes a path of its own).
+    module = tiny_module(seed, numeric_half_bins=half_bins)
     output = torch.randn(3, 6, generator=torch.Generator().manual_seed(seed))
     loglik = module.log_likelihood(X3, output)
-    normal = Normal(output[:, 0].double(), module.numeric_scale()[0].double())
-    x = X3[:, 0].double()
-    expected = torch.log(normal.cdf(x + 0.5) - normal.cdf(x - 0.5))
-    torch.testing.assert_close(loglik[:, 0].double(), expected, rtol=1e-5, atol=1e-6)
-    continuous = Normal(output[:, 1], module.numeric_scale()[1]).log_prob(X3[:, 1])
-    torch.testing.assert_close(loglik[:, 1], continuous)
+    for j, half_bin in enumerate(half_bins):
+        normal = Normal(output[:, j].double(), module.numeric_scale()[j].double())
+        x = X3[:, j].double()
+        expected = (
+            torch.log(normal.cdf(x + half_bin) - normal.cdf(x - half_bin))
+            if half_bin
+            else normal.log_prob(x)
+        )
+        torch.testing.assert_close(
+            loglik[:, j].double(), expected, rtol=1e-5, atol=1e-5
+        )
 
 
 def test_binned_log_likelihood_is_bounded_and_finite_far_out():
