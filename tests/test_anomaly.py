@@ -310,3 +310,16 @@ def test_point_mass_cells_are_scored_by_their_block(wine_spiky):
     odd["malic_acid"] = 40.0
     assert detector.explain(odd).iloc[0].idxmin() == "malic_acid"
     assert detector.score_samples(odd)[0] < detector.score_samples(wine_spiky)[0]
+
+
+def test_partial_fit_keeps_the_point_masses_of_the_first_chunk(wine_spiky):
+    detector = VAEAnomalyDetector(random_state=0)
+    first, rest = wine_spiky.iloc[:90], wine_spiky.iloc[90:]
+    detector.partial_fit(first)
+    masses = [c.point_masses for c in detector._encoder.columns_]
+    assert masses[1] == (0.0,) and masses[4] == (100.0,)
+    # Later chunks train the same blocks, whatever their own shares.
+    without_zeros = rest[rest["malic_acid"] != 0]
+    detector.partial_fit(without_zeros).partial_fit(rest)
+    assert [c.point_masses for c in detector._encoder.columns_] == masses
+    assert np.isfinite(detector.score_samples(wine_spiky)).all()

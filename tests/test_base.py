@@ -17,8 +17,11 @@ from skvae._base import _resolve_device, auto_step_budget
 
 
 @pytest.fixture(scope="module")
-def fitted(wine_mixed):
-    return VAEAnomalyDetector(max_epochs=5, random_state=0).fit(wine_mixed)
+def fitted(wine_spiky):
+    """A detector with point masses (two columns have one) to save and load."""
+    detector = VAEAnomalyDetector(max_epochs=5, random_state=0).fit(wine_spiky)
+    assert len(detector._encoder.point_mass_index_) == 2
+    return detector
 
 
 def test_pickle_round_trip_gives_identical_outputs(fitted, wine_mixed):
