@@ -244,8 +244,8 @@ class TabularEncoder:
             return numeric
         numeric = numeric.copy()
         for j in self.point_mass_variables_:
-            atoms = self.columns_[self.numeric_index_[j]].point_masses
-            numeric[np.isin(numeric[:, j], atoms), j] = np.nan
+            masses = self.columns_[self.numeric_index_[j]].point_masses
+            numeric[np.isin(numeric[:, j], masses), j] = np.nan
         return numeric
 
     def _point_mass_blocks(self, numeric):
@@ -253,12 +253,12 @@ class TabularEncoder:
         ``numeric`` values; NaN rows where the cell is missing."""
         blocks = []
         for j in self.point_mass_variables_:
-            atoms = self.columns_[self.numeric_index_[j]].point_masses
+            masses = self.columns_[self.numeric_index_[j]].point_masses
             values = numeric[:, j]
             codes = np.zeros(len(values), dtype=np.intp)
-            for code, atom in enumerate(atoms, start=1):
-                codes[values == atom] = code
-            block = np.eye(1 + len(atoms))[codes]
+            for code, mass in enumerate(masses, start=1):
+                codes[values == mass] = code
+            block = np.eye(1 + len(masses))[codes]
             block[np.isnan(values)] = np.nan
             blocks.append(block)
         return blocks
@@ -450,9 +450,9 @@ class TabularEncoder:
         for j, entry in zip(
             self.point_mass_variables_, self.continuous_entries_, strict=True
         ):
-            atoms = self.columns_[self.numeric_index_[j]].point_masses
-            codes = encoded[:, entry : entry + 1 + len(atoms)].argmax(axis=1)
-            at_mass = np.asarray([np.nan, *atoms])[codes]
+            masses = self.columns_[self.numeric_index_[j]].point_masses
+            codes = encoded[:, entry : entry + 1 + len(masses)].argmax(axis=1)
+            at_mass = np.asarray([np.nan, *masses])[codes]
             numeric[:, j] = np.where(codes > 0, at_mass, numeric[:, j])
         for j, i in enumerate(self.numeric_index_):
             out[i] = _restore_numeric(numeric[:, j], self.columns_[i])
