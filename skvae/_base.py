@@ -102,8 +102,9 @@ default="elu"
         the observed training values (0 in "capital gain", 40 in "hours per
         week") models it as a point mass: the column becomes a categorical
         choice between "continuous" and its point masses ({max_point_masses}),
-        plus a Gaussian for the continuous values, which keep at least three
-        distinct values (columns of fewer keep one Gaussian). Samples and
+        plus a Gaussian for the continuous values, which keep at least
+        {min_continuous_values} distinct values (columns of fewer keep one
+        Gaussian). Samples and
         reconstructions return the point masses exactly, and a repeated value
         does not earn an ever-growing density. None models every numeric
         column as one Gaussian.
@@ -218,6 +219,7 @@ def fill_doc(cls):
             if cls._max_point_masses == 1
             else f"the {cls._max_point_masses} most frequent values at most"
         ),
+        min_continuous_values=cls._min_continuous_values,
     )
     cls.__doc__ = cls.__doc__.replace("    {vae_parameters}\n", parameters).replace(
         "    {vae_attributes}\n", _SHARED_ATTRIBUTES
@@ -258,8 +260,10 @@ class BaseVAE(BaseEstimator):
     # transformer and the augmenter keep densities until their benchmarks say.
     _bin_grid_columns = False
 
-    # Most point masses per numeric column (point_mass_share).
+    # Most point masses per numeric column (point_mass_share), and fewest
+    # distinct values a column keeps for its Gaussian.
     _max_point_masses = 3
+    _min_continuous_values = 3
 
     # Share of training rows in which one cell is hidden from the encoder
     # (TabularVAE.forward), so that the model learns to infer a cell from the
@@ -393,6 +397,7 @@ class BaseVAE(BaseEstimator):
                 column_kinds=self.column_kinds,
                 point_mass_share=self.point_mass_share,
                 max_point_masses=self._max_point_masses,
+                min_continuous_values=self._min_continuous_values,
             ).fit(X)
             self.column_kinds_ = {c.name: c.kind for c in self._encoder.columns_}
             return self._encoder.transform(X)

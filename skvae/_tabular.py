@@ -101,8 +101,10 @@ class TabularEncoder:
         Smallest share of a numeric column's observed training values that an
         exact value must hold to become a point mass. None: none.
     max_point_masses : int, default=3
-        Most point masses per column (the most frequent values). A column keeps
-        at least three distinct values for its continuous part.
+        Most point masses per column (the most frequent values).
+    min_continuous_values : int, default=3
+        Fewest distinct values a column keeps for its continuous part: a column
+        of fewer than ``min_continuous_values + 1`` values has no point masses.
     """
 
     # Encoders pickled before point masses existed have none.
@@ -117,12 +119,14 @@ class TabularEncoder:
         column_kinds=None,
         point_mass_share=None,
         max_point_masses=3,
+        min_continuous_values=3,
     ):
         self.scaling = scaling
         self.handle_unknown = handle_unknown
         self.column_kinds = column_kinds
         self.point_mass_share = point_mass_share
         self.max_point_masses = max_point_masses
+        self.min_continuous_values = min_continuous_values
 
     # -- fit ---------------------------------------------------------------------
 
@@ -151,7 +155,11 @@ class TabularEncoder:
                 name,
                 frame[name],
                 kinds.get(name),
-                (self.point_mass_share, self.max_point_masses),
+                (
+                    self.point_mass_share,
+                    self.max_point_masses,
+                    self.min_continuous_values,
+                ),
             )
             for name in frame.columns
         ]
@@ -519,9 +527,10 @@ def _as_frame(X):
     return frame.infer_objects() if array.dtype == object else frame
 
 
-def _infer_schema(name, series, kind=None, point_mass_rule=(None, 0)):
+def _infer_schema(name, series, kind=None, point_mass_rule=(None, 0, 0)):
     """The column's schema; ``kind`` overrides the guess from its dtype and
-    ``point_mass_rule`` is ``(point_mass_share, max_point_masses)``."""
+    ``point_mass_rule`` is ``(point_mass_share, max_point_masses,
+    min_continuous_values)``."""
     dtype = series.dtype
     holes = series.isna()
     missing_rate = float(holes.mean())
@@ -608,22 +617,23 @@ def _guess_kind(name, series):
     return "categorical"
 
 
-def _point_masses(values, share, most):
+def _point_masses(values, share, most, keep):
     """The values that each hold at least ``share`` of ``values``, most
-    frequent first, ``most`` at most.
+    frequent first, ``most`` at most, leaving ``keep`` distinct values or more
+    for the continuous part.
 
-    At least three distinct values stay continuous: with two, the Gaussian's
-    scale would shrink onto them, the spikes this is meant to take out (a
-    column of few values keeps one Gaussian and, in the detector, its grid).
+    The detector keeps three: with two, the Gaussian's scale would shrink onto
+    them, the spikes this is meant to take out (a column of few values keeps
+    one Gaussian and, in the detector, its grid).
     """
     if share is None:
         return ()
     distinct, counts = np.unique(values, return_counts=True)
-    if len(distinct) < 4:
+    if len(distinct) <= keep:
         return ()
     order = np.argsort(-counts, kind="stable")[:most]
     frequent = [float(distinct[o]) for o in order if counts[o] >= share * len(values)]
-    return tuple(frequent[: len(distinct) - 3])
+    return tuple(frequent[: len(distinct) - keep])
 
 
 def _grid_step(values):

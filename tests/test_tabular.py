@@ -329,6 +329,17 @@ def test_point_mass_rule(values, share, masses):
     assert encoder.columns_[0].point_masses == masses
 
 
+def test_point_masses_leave_the_continuous_values_asked_for():
+    frame = pd.DataFrame({"x": [4.0] * 6 + [1.0, 2.0, 3.0, 5.0, 6.0]})
+    assert TabularEncoder(point_mass_share=0.2).fit(frame).columns_[0].point_masses == (
+        4.0,
+    )
+    keep_five = TabularEncoder(point_mass_share=0.2, min_continuous_values=5)
+    assert keep_five.fit(frame).columns_[0].point_masses == (4.0,)
+    keep_six = TabularEncoder(point_mass_share=0.2, min_continuous_values=6)
+    assert keep_six.fit(frame).columns_[0].point_masses == ()
+
+
 def test_point_masses_encode_as_a_block_and_come_back_exactly(wine_spiky):
     encoder = TabularEncoder(point_mass_share=0.2).fit(wine_spiky)
     encoded = encoder.transform(wine_spiky)
