@@ -202,10 +202,7 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
             self._set_sampling_strategy()
             self._fit_vae(X, condition=condition)
             return self
-        condition = self._learn_classes(y, _num_samples(X))
-        self._set_sampling_strategy()
-        self._rows_as_list = isinstance(X, list)
-        n_conditions = 0 if self.classes_ is None else len(self.classes_)
+        condition, n_conditions = self._start_conditioning(X, y)
         self._fit_vae(X, condition=condition, n_conditions=n_conditions)
         return self
 
@@ -243,10 +240,7 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
         n_rows = _num_samples(X)
         if not hasattr(self, "module_"):
             known = None if classes is None else np.unique(np.asarray(classes))
-            condition = self._learn_classes(y, n_rows, known)
-            self._set_sampling_strategy()
-            self._rows_as_list = isinstance(X, list)
-            n_conditions = 0 if self.classes_ is None else len(self.classes_)
+            condition, n_conditions = self._start_conditioning(X, y, known)
             self._partial_fit_vae(X, condition=condition, n_conditions=n_conditions)
             return self
         self._check_same_conditioning(y)
@@ -257,6 +251,15 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
         self._set_sampling_strategy()
         self._partial_fit_vae(X, condition=condition)
         return self
+
+    def _start_conditioning(self, X, y, known=None):
+        """For a first fit or partial_fit call: learn the classes of ``y``
+        (:meth:`_learn_classes`) and what ``sample`` returns; return the
+        one-hot condition (or None) and its width."""
+        condition = self._learn_classes(y, _num_samples(X), known)
+        self._set_sampling_strategy()
+        self._rows_as_list = isinstance(X, list)
+        return condition, (0 if self.classes_ is None else len(self.classes_))
 
     def _learn_classes(self, y, n_rows, known=None):
         """Set ``classes_`` and ``class_counts_`` from ``y`` (None: no

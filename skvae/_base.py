@@ -473,20 +473,28 @@ class BaseVAE(BaseEstimator):
                 batch_size,
                 generator,
             )
-        self._module64 = _float64_copy(self.module_)
         self.validation_scores_ = (
             history.validation_scores if val_rows is not None else None
         )
         # The optimiser and row sample of earlier partial_fit calls do not
         # carry over a fit (with warm_start too): a later call starts its own.
         self._optimizer = self._reservoir = None
-        self.loss_curve_ = self.loss_curve_ + history.loss_curve
-        self.n_iter_ += history.n_iter
-        self._n_steps += history.n_steps
-        self.n_samples_seen_ += data.shape[0]
-        self.best_loss_ = min(self.loss_curve_)
-        self._schema_fixed()
+        self._record_training(
+            history.loss_curve, history.n_iter, history.n_steps, data.shape[0]
+        )
         return data
+
+    def _record_training(self, losses, n_epochs, n_steps, n_rows):
+        """Count one training run (a fit, or a partial_fit call) in the fitted
+        attributes, refresh the float64 copy that predicts, and call the
+        schema hook."""
+        self._module64 = _float64_copy(self.module_)
+        self.loss_curve_ = self.loss_curve_ + list(losses)
+        self.best_loss_ = min(self.loss_curve_)
+        self.n_iter_ += n_epochs
+        self._n_steps += n_steps
+        self.n_samples_seen_ += n_rows
+        self._schema_fixed()
 
     def _start_anew(self, X, n_conditions, rng):
         """Fit the encoder on ``X``; draw the seed from ``rng``, choose the
@@ -584,24 +592,18 @@ class BaseVAE(BaseEstimator):
             # chunk's steps keeps the cost of a call within a quarter more.
             steps = min(self._indicator_steps, math.ceil(n_batches / 4))
             self._train_indicators(x, cond, steps, batch_size, generator)
-        self._module64 = _float64_copy(self.module_)
         if self.verbose:
             print(
                 f"partial_fit call {self.n_iter_ + 1}: loss {loss:.4f} over "
                 f"{data.shape[0]} rows",
                 flush=True,
             )
-        self.loss_curve_.append(loss)
-        self.best_loss_ = min(self.loss_curve_)
         self.validation_scores_ = None
-        self.n_iter_ += 1
-        self._n_steps += n_batches
-        self.n_samples_seen_ += data.shape[0]
+        self._record_training([loss], 1, n_batches, data.shape[0])
         if self._reservoir is None:
             self._reservoir = RowReservoir(reservoir_capacity(data.shape[1]))
         rng = np.random.RandomState((self._seed + self.n_iter_) % 2**32)
         self._reservoir.add(data, rng=rng)
-        self._schema_fixed()
         return data
 
     def _incremental_optimizer(self):

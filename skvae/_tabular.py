@@ -165,7 +165,8 @@ class TabularEncoder:
         ]
         self._layout()
         numeric = self._numeric_block(frame)
-        self._fit_scaling(self._without_point_masses(numeric))
+        codes = self._point_mass_codes(numeric)
+        self._fit_scaling(self._without_point_masses(numeric, codes))
         return self
 
     def _layout(self):
@@ -246,36 +247,44 @@ class TabularEncoder:
         first = self.n_numeric_ + len(self.binary_index_)
         return np.arange(first, first + len(self.flagged_index_))
 
-    def _without_point_masses(self, numeric):
-        """``numeric`` (raw values) with the point-mass cells as NaN."""
+    def _point_mass_codes(self, numeric):
+        """Which point mass each row of the raw ``numeric`` values holds, per
+        column with point masses: ``(n_rows, len(point_mass_index_))``, 0 for
+        a continuous value (or a missing cell), ``k`` for the k-th point mass."""
+        codes = np.zeros((len(numeric), len(self.point_mass_index_)), dtype=np.intp)
+        for c, j in enumerate(self.point_mass_variables_):
+            masses = self.columns_[self.numeric_index_[j]].point_masses
+            for code, mass in enumerate(masses, start=1):
+                codes[numeric[:, j] == mass, c] = code
+        return codes
+
+    def _without_point_masses(self, numeric, codes):
+        """``numeric`` (raw values) with the point-mass cells (``codes``) as NaN."""
         if not self.point_mass_index_:
             return numeric
         numeric = numeric.copy()
-        for j in self.point_mass_variables_:
-            masses = self.columns_[self.numeric_index_[j]].point_masses
-            numeric[np.isin(numeric[:, j], masses), j] = np.nan
+        numeric[:, self.point_mass_variables_] = np.where(
+            codes > 0, np.nan, numeric[:, self.point_mass_variables_]
+        )
         return numeric
 
-    def _point_mass_blocks(self, numeric):
-        """One-hot blocks over {"continuous", point masses...} of the raw
-        ``numeric`` values; NaN rows where the cell is missing."""
+    def _point_mass_blocks(self, numeric, codes):
+        """One-hot blocks over {"continuous", point masses...} of ``codes``;
+        NaN rows where the raw ``numeric`` value is missing."""
         blocks = []
-        for j in self.point_mass_variables_:
-            masses = self.columns_[self.numeric_index_[j]].point_masses
-            values = numeric[:, j]
-            codes = np.zeros(len(values), dtype=np.intp)
-            for code, mass in enumerate(masses, start=1):
-                codes[values == mass] = code
-            block = np.eye(1 + len(masses))[codes]
-            block[np.isnan(values)] = np.nan
+        for c, j in enumerate(self.point_mass_variables_):
+            size = 1 + len(self.columns_[self.numeric_index_[j]].point_masses)
+            block = np.eye(size)[codes[:, c]]
+            block[np.isnan(numeric[:, j])] = np.nan
             blocks.append(block)
         return blocks
 
     def _encode_numeric(self, numeric):
         """Scaled numeric entries, point masses as holes, and the point-mass
         blocks of the raw ``numeric`` values."""
-        scaled = self._scale(self._without_point_masses(numeric))
-        return scaled, self._point_mass_blocks(numeric)
+        codes = self._point_mass_codes(numeric)
+        scaled = self._scale(self._without_point_masses(numeric, codes))
+        return scaled, self._point_mass_blocks(numeric, codes)
 
     @property
     def half_bins_(self):
