@@ -127,8 +127,9 @@ default="elu"
 
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the rows and stop when their ELBO has not
-        improved by ``tol`` for ``n_iter_no_change`` epochs, restoring the best
-        weights. If False, stop when the training loss stops improving.
+        improved by ``tol`` for ``n_iter_no_change`` epochs,
+        {early_stopping_weights}. If False, stop when the training loss stops
+        improving.
 
     validation_fraction : float, default=0.1
         Share of the rows held out for early stopping.
@@ -220,6 +221,11 @@ def fill_doc(cls):
             else f"the {cls._max_point_masses} most frequent values at most"
         ),
         min_continuous_values=cls._min_continuous_values,
+        early_stopping_weights=(
+            "restoring the best weights"
+            if cls._restore_best_weights
+            else "keeping the last weights (not the best ones)"
+        ),
     )
     cls.__doc__ = cls.__doc__.replace("    {vae_parameters}\n", parameters).replace(
         "    {vae_attributes}\n", _SHARED_ATTRIBUTES
@@ -275,6 +281,9 @@ class BaseVAE(BaseEstimator):
     # columns without holes in fit (skvae._training.train_indicators); complete
     # rows score as before. Measured in benchmarks/RESULTS.md ("Explanations").
     _indicator_steps = INDICATOR_STEPS
+    # Whether early stopping ends on the weights of the best validation ELBO
+    # (True) or on the last ones; the detector keeps the last ones.
+    _restore_best_weights = True
 
     _parameter_constraints: dict = {
         "n_components": [
@@ -465,6 +474,7 @@ class BaseVAE(BaseEstimator):
                 scale_lr_factor=self._scale_lr_factor,
                 trim_fraction=trim_fraction,
                 hide_rate=self._hide_rate,
+                restore_best=self._restore_best_weights,
             )
             self._train_indicators(
                 pick(data, train_rows),

@@ -115,13 +115,16 @@ def train_vae(
     scale_lr_factor=1.0,
     trim_fraction=0.0,
     hide_rate=0.0,
+    restore_best=True,
 ):
     """Fit ``module`` on the rows of ``X`` (a tensor already on the module's device).
 
     Each epoch shuffles row indices and takes contiguous index slices as batches.
     With ``X_val`` the loop stops once the validation ELBO has not improved by
-    ``tol`` for ``n_iter_no_change`` epochs and restores the best weights; without
-    it, the training loss plays that role (as scikit-learn's MLP does). Stopping is
+    ``tol`` for ``n_iter_no_change`` epochs and, with ``restore_best``, restores
+    the weights of the best validation ELBO (else it keeps the last ones, as
+    Keras' ``EarlyStopping`` does by default); without it, the training loss
+    plays that role (as scikit-learn's MLP does). Stopping is
     never considered before ``min_steps`` optimiser steps: tiny tables would
     otherwise stop after a dozen steps. Reaching ``max_epochs`` first warns
     (``ConvergenceWarning``) when ``warn_unconverged`` is set. The Gaussian
@@ -172,7 +175,7 @@ def train_vae(
             score = -epoch_loss
         if score > best_score + tol:
             best_score, no_improvement = score, 0
-            if X_val is not None:
+            if X_val is not None and restore_best:
                 # Plain tensor copies: deepcopy of the state dict cost 1.6 ms a
                 # time, a tenth of a small table's fit, which improves often.
                 best_state = {

@@ -272,6 +272,26 @@ def test_trim_fraction_reaches_the_training_loop(demo, trim_fraction, monkeypatc
     assert seen[0] == 0.0 and seen[-1] == trim_fraction
 
 
+def test_early_stopping_ends_on_the_last_weights(demo, monkeypatch):
+    from skvae import _base, _training
+
+    ends = []
+
+    def watch(module, X, *, X_val=None, **kwargs):
+        history = _training.train_vae(module, X, X_val=X_val, **kwargs)
+        ends.append((-_training.evaluate_loss(module, X_val), history))
+        return history
+
+    monkeypatch.setattr(_base, "train_vae", watch)
+    X, _ = demo
+    params = {**FAST, "max_epochs": 300, "n_iter_no_change": 3}
+    VAEAnomalyDetector(random_state=0, **params).fit(X)
+    (final, history) = ends[0]
+    assert history.stopped_early
+    assert max(history.validation_scores) > history.validation_scores[-1]
+    assert final == pytest.approx(history.validation_scores[-1], rel=1e-5)
+
+
 def test_partial_fit_over_chunks_ranks_the_anomalies(demo):
     X, y = demo
     model = VAEAnomalyDetector(random_state=0, **FAST)
