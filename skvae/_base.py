@@ -104,10 +104,9 @@ default="elu"
         choice between "continuous" and its point masses ({max_point_masses}),
         plus a Gaussian for the continuous values, which keep at least
         {min_continuous_values} distinct values (columns of fewer keep one
-        Gaussian). Samples and
-        reconstructions return the point masses exactly, and a repeated value
-        does not earn an ever-growing density. None models every numeric
-        column as one Gaussian.
+        Gaussian). Samples and reconstructions return the point masses
+        exactly, and a repeated value does not earn an ever-growing density.
+        None models every numeric column as one Gaussian.
 
     batch_size : int, default=256
         Rows per optimiser step (capped at the number of training rows).
