@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.distributions import Bernoulli, Categorical, Normal, kl_divergence
 
-from skvae._network import TabularVAE, gaussian_kl
+from skvae._network import TabularVAE, _binned_gaussian, gaussian_kl
 
 
 def tiny_module(seed, **kwargs):
@@ -55,8 +55,10 @@ def random_encoded_rows(module, n, generator):
     return torch.cat(parts, dim=1)
 
 
-def test_categorical_log_likelihood_of_blocks_of_several_sizes(seed):
-    sizes = [3, 1, 5, 2, 5]
+# Blocks of several sizes go segment-wise; blocks all of one size (the point
+# masses of a numeric table) take a reshaped log_softmax.
+@pytest.mark.parametrize("sizes", [[3, 1, 5, 2, 5], [2, 2, 2, 2]])
+def test_categorical_log_likelihood_of_each_block(seed, sizes):
     module = TabularVAE(0, 0, sizes, 2, (4,))
     generator = torch.Generator().manual_seed(seed)
     x = random_encoded_rows(module, 6, generator).float()
@@ -69,6 +71,13 @@ def test_categorical_log_likelihood_of_blocks_of_several_sizes(seed):
         expected = Categorical(logits=output[:, block]).log_prob(codes)
         torch.testing.assert_close(loglik[:, j], expected)
         start += size
+    # A hole in the second block scores 0 and changes nothing else.
+    x[0, sizes[0] : sizes[0] + sizes[1]] = torch.nan
+    holed = module.log_likelihood(x, output)
+    assert holed[0, 1].item() == 0.0
+    keep = torch.ones_like(holed, dtype=torch.bool)
+    keep[0, 1] = False
+    torch.testing.assert_close(holed[keep], loglik[keep])
 
 
 def plain_conditional_log_likelihood(module, x, condition):
@@ -259,6 +268,26 @@ def test_binned_log_likelihood_is_bounded_and_finite_far_out():
     assert loglik[3].item() < loglik[2].item() < loglik[1].item() < 0.0
     loglik.sum().backward()
     assert torch.isfinite(mean.grad).all()
+
+
+def test_binned_gaussian_values_and_gradients_near_and_far_out():
+    # Standardised values on both sides, inside the bin and beyond the 12-sd
+    # point where the erfc form hands over to log_ndtr.
+    z = torch.tensor(
+        [[-40.0, -12.5, -3.0, -0.2, 0.0, 0.1, 2.0, 11.9, 13.0, 60.0]],
+        dtype=torch.float64,
+    )
+    half_width = torch.full_like(z, 0.3)
+    loglik = _binned_gaussian(z, half_width, torch.ones(()))
+    # log(Phi(b) - Phi(a)) through the left tail, where log_ndtr is exact.
+    upper = torch.special.log_ndtr(-z.abs() + 0.3)
+    lower = torch.special.log_ndtr(-z.abs() - 0.3)
+    expected = upper + torch.log1p(-torch.exp(lower - upper))
+    torch.testing.assert_close(loglik, expected, rtol=1e-9, atol=1e-9)
+    assert torch.autograd.gradcheck(
+        lambda z, width: _binned_gaussian(z, width, torch.ones(())),
+        (z.clone().requires_grad_(), half_width.clone().requires_grad_()),
+    )
 
 
 def test_narrow_bins_use_the_density_times_the_width():
