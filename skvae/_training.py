@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
+from skvae._network import FIND_MISSING
+
 __all__ = [
     "CHUNK_ROWS",
     "TrainingHistory",
@@ -65,17 +67,31 @@ class TrainingHistory:
 
 
 def negative_elbo(
-    module, x, condition=None, beta=1.0, sample=True, trim_fraction=0.0, hide_rate=0.0
+    module,
+    x,
+    condition=None,
+    beta=1.0,
+    sample=True,
+    trim_fraction=0.0,
+    hide_rate=0.0,
+    observed=FIND_MISSING,
 ):
     """Mean over rows of -(log-likelihood - beta * KL).
 
     With ``trim_fraction > 0`` the mean leaves out the rows that
-    :func:`trimmed_rows` marks; ``hide_rate`` is passed to the module.
+    :func:`trimmed_rows` marks; ``hide_rate`` and ``observed`` (for an ``x``
+    split already, see :meth:`TabularVAE.split_missing`) are passed to the
+    module.
     """
-    loglik, kl = module(x, condition, sample=sample, hide_rate=hide_rate)
+    loglik, kl = module(
+        x, condition, sample=sample, hide_rate=hide_rate, observed=observed
+    )
     loss = -(loglik.sum(dim=1) - beta * kl)
     if trim_fraction > 0:
-        loss = loss[~trimmed_rows(loss.detach(), trim_fraction)]
+        # The mean over the rows kept, as weights: indexing them out (and its
+        # backward) cost a tenth of a small table's step.
+        kept = (~trimmed_rows(loss.detach(), trim_fraction)).to(loss.dtype)
+        return (loss * kept).sum() / kept.sum()
     return loss.mean()
 
 
@@ -141,6 +157,11 @@ def train_vae(
     n_rows = X.shape[0]
     batch_size = min(batch_size, n_rows)
     optimizer = make_optimizer(module, learning_rate, weight_decay, scale_lr_factor)
+    # The holes are found once: point masses make them common, and finding
+    # them per batch cost a tenth of a small table's step.
+    X, observed = module.split_missing(X)
+    if X_val is not None:
+        X_val, observed_val = module.split_missing(X_val)
     has_dropout = _has_dropout(module)
     history = TrainingHistory()
     best_score, best_state, no_improvement = -math.inf, None, 0
@@ -160,6 +181,7 @@ def train_vae(
             trim_fraction=trim_fraction,
             trim_from_batch=trim_start(epoch, history.n_steps),
             hide_rate=hide_rate,
+            observed=observed,
         )
         check_finite_loss(epoch_loss, epoch)
         history.loss_curve.append(epoch_loss)
@@ -168,7 +190,12 @@ def train_vae(
 
         if X_val is not None:
             score = -evaluate_loss(
-                module, X_val, condition_val, beta=beta, set_eval=has_dropout
+                module,
+                X_val,
+                condition_val,
+                beta=beta,
+                set_eval=has_dropout,
+                observed=observed_val,
             )
             history.validation_scores.append(score)
         else:
@@ -251,11 +278,14 @@ def train_epoch(
     trim_fraction=0.0,
     trim_from_batch=None,
     hide_rate=0.0,
+    observed=FIND_MISSING,
 ):
     """One shuffled pass over the rows of ``X`` in minibatches, one step each.
 
     Batches from ``trim_from_batch`` on (None: none) leave out their outlying
-    rows (:func:`trimmed_rows`). Returns ``(mean loss per row, steps taken)``.
+    rows (:func:`trimmed_rows`). ``observed`` is the mask of an ``X`` split
+    already (:meth:`TabularVAE.split_missing`). Returns ``(mean loss per row,
+    steps taken)``.
     """
     n_rows = X.shape[0]
     batch_size = min(batch_size, n_rows)
@@ -263,6 +293,10 @@ def train_epoch(
     # One gather per epoch, then contiguous slices: cheaper than gathering
     # each batch with advanced indexing.
     shuffled = X.index_select(0, order)
+    if observed is FIND_MISSING:
+        shuffled, observed = module.split_missing(shuffled)
+    elif observed is not None:
+        observed = observed.index_select(0, order)
     shuffled_cond = condition.index_select(0, order) if condition is not None else None
     total = 0.0
     # A last batch of one row would make a noisy step: fold it into the previous.
@@ -279,6 +313,7 @@ def train_epoch(
             beta=beta,
             trim_fraction=trim_fraction if trim else 0.0,
             hide_rate=hide_rate,
+            observed=observed[rows] if observed is not None else None,
         )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -336,21 +371,34 @@ def train_indicators(
 
 
 def evaluate_loss(
-    module, X, condition=None, beta=1.0, chunk_size=CHUNK_ROWS, set_eval=True
+    module,
+    X,
+    condition=None,
+    beta=1.0,
+    chunk_size=CHUNK_ROWS,
+    set_eval=True,
+    observed=FIND_MISSING,
 ):
-    """Deterministic negative ELBO (posterior mean) averaged over the rows of X."""
+    """Deterministic negative ELBO (posterior mean) averaged over the rows of X.
+
+    ``observed`` is the mask of an ``X`` split already
+    (:meth:`TabularVAE.split_missing`).
+    """
     if set_eval:
         module.eval()
     total = 0.0
     with torch.inference_mode():
         for start in range(0, X.shape[0], chunk_size):
-            x = X[start : start + chunk_size]
-            cond = (
-                condition[start : start + chunk_size] if condition is not None else None
+            rows = slice(start, start + chunk_size)
+            x = X[rows]
+            cond = condition[rows] if condition is not None else None
+            seen = observed
+            if observed is not FIND_MISSING and observed is not None:
+                seen = observed[rows]
+            loss = negative_elbo(
+                module, x, cond, beta=beta, sample=False, observed=seen
             )
-            total += float(
-                negative_elbo(module, x, cond, beta=beta, sample=False)
-            ) * len(x)
+            total += float(loss) * len(x)
     return total / X.shape[0]
 
 

@@ -1,11 +1,20 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from skvae import VAEAnomalyDetector
-from skvae._network import TabularVAE
-from skvae._training import evaluate_loss, train_indicators, train_vae, trimmed_rows
+from skvae._network import FIND_MISSING, TabularVAE
+from skvae._training import (
+    evaluate_loss,
+    make_optimizer,
+    train_epoch,
+    train_indicators,
+    train_vae,
+    trimmed_rows,
+)
 
 
 def _module_and_data(cancer, seed):
@@ -198,3 +207,33 @@ def test_indicator_training_changes_rows_with_holes_only(cancer, seed):
     assert (module.indicator_weight[:, 5] == 0).all()
     assert (module.indicator_weight[:, 0] != 0).any()
     assert all(p.requires_grad for p in module.parameters())
+
+
+def test_holes_found_once_train_as_holes_found_per_epoch(cancer, seed):
+    # train_vae splits the holes out of X once; an epoch given X raw finds them
+    # itself. Both must take the same steps to the same weights and losses.
+    module, X = _module_and_data(cancer, seed)
+    X[torch.rand(X.shape, generator=torch.Generator().manual_seed(seed)) < 0.2] = (
+        torch.nan
+    )
+    twin = copy.deepcopy(module)
+    filled, observed = module.split_missing(X)
+    losses = []
+    for net, rows, seen in [(module, X, FIND_MISSING), (twin, filled, observed)]:
+        optimizer = make_optimizer(net, 1e-3)
+        torch.manual_seed(seed)  # the reparameterisation draws
+        losses.append(
+            train_epoch(
+                net,
+                optimizer,
+                rows,
+                batch_size=64,
+                generator=torch.Generator().manual_seed(seed),
+                observed=seen,
+            )
+        )
+        net.eval()
+        losses.append(evaluate_loss(net, X))
+    assert np.isfinite(losses[0][0]) and losses[:2] == losses[2:]
+    for a, b in zip(module.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
