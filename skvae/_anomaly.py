@@ -17,10 +17,10 @@ from skvae._base import BaseVAE, fill_doc
 
 __all__ = ["VAEAnomalyDetector"]
 
-# The explanation baseline is a median over training rows, computed in fit
-# (after partial_fit, on first use, from its sample of the rows): at most 2,000
-# rows, fewer on wide tables (its cost per row grows with the width), but never
-# under 256.
+# The explanation baseline is a median over training rows, computed by the
+# first explain from rows fit keeps (after partial_fit, from its sample of the
+# rows): at most 2,000 rows, fewer on wide tables (its cost per row grows with
+# the width), but never under 256.
 _EXPLAIN_BASELINE_ROWS = (256, 2000)
 _EXPLAIN_BASELINE_CELLS = 2**17
 # explain() holds a (rows, encoded width, layer width) tensor: bound its size.
@@ -314,8 +314,11 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             self._iw_eps = rng.standard_normal(
                 (self.importance_samples, self.module_.n_components)
             ).astype(np.float32)
-        # partial_fit leaves the explanation baseline to the first explain.
-        self._column_baseline = None if lazy_baseline else self._baseline(data)
+        # The explanation baseline is computed by the first explain (it cost a
+        # tenth of a small table's fit): fit keeps the rows it will use,
+        # partial_fit draws them then from its sample.
+        self._column_baseline = None
+        self._baseline_rows = None if lazy_baseline else self._baseline_sample(data)
         scores = self._score_encoded(data)
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25, 75])
@@ -398,8 +401,12 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         """
         check_is_fitted(self)
         self._learn_scoring_if_needed()
-        if self._column_baseline is None:  # after partial_fit: from its sample
-            self._column_baseline = self._baseline(self._reservoir.rows)
+        if self._column_baseline is None:
+            rows = getattr(self, "_baseline_rows", None)
+            if rows is None:  # after partial_fit: from its sample
+                rows = self._baseline_sample(self._reservoir.rows)
+            self._column_baseline = self._baseline(rows)
+            self._baseline_rows = None
         baseline = torch.as_tensor(
             self._column_baseline, dtype=torch.float64, device=self._device
         )
@@ -425,19 +432,25 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             )
         return contributions
 
-    def _baseline(self, data):
-        """Each column's median conditional log-likelihood over training rows.
+    def _baseline_sample(self, data):
+        """The encoded training rows the explanation baseline is taken over.
 
-        Contributions are reported relative to a typical training row, so a
-        wide numeric column and a 20-level categorical one read alike; a random
-        subsample (the first rows of sorted data would bias it) bounds the cost.
+        A random subsample (the first rows of sorted data would bias it)
+        bounds the baseline's cost.
         """
         fewest, most = _EXPLAIN_BASELINE_ROWS
         n_rows = int(
             np.clip(_EXPLAIN_BASELINE_CELLS // self.module_.n_features, fewest, most)
         )
         rng = np.random.RandomState(self._seed)
-        sample = data[np.sort(rng.permutation(len(data))[:n_rows])]
+        return data[np.sort(rng.permutation(len(data))[:n_rows])]
+
+    def _baseline(self, sample):
+        """Each column's median conditional log-likelihood over ``sample``.
+
+        Contributions are reported relative to a typical training row, so a
+        wide numeric column and a 20-level categorical one read alike.
+        """
         cells = self._run_chunked(
             lambda module, x: self._conditional_cells(module, x)[0],
             sample,
