@@ -386,7 +386,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         cell contributes 0 (a typical value), or its floor where the model
         cannot account for it (see Notes). The cost per row grows linearly with
         the number of columns (about one network pass per column, after the
-        first layer).
+        first layer). The first call also computes the training median, over a
+        sample of at most 2,000 training rows that ``fit`` keeps for it.
 
         Parameters
         ----------
