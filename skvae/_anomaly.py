@@ -289,10 +289,10 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         if not getattr(self, "_scoring_learned", True):
             reservoir = self._reservoir
             self._learn_scoring(
-                reservoir.rows, n_seen=reservoir.n_seen, lazy_baseline=True
+                reservoir.rows, n_seen=reservoir.n_seen, keep_baseline_rows=False
             )
 
-    def _learn_scoring(self, data, n_seen=None, lazy_baseline=False):
+    def _learn_scoring(self, data, n_seen=None, keep_baseline_rows=True):
         """Set ``offset_`` and the score and explanation statistics from the
         encoded training rows ``data`` (a sample of ``n_seen``, if given)."""
         self._scoring_learned = True
@@ -318,7 +318,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         # tenth of a small table's fit): fit keeps the rows it will use,
         # partial_fit draws them then from its sample.
         self._column_baseline = None
-        self._baseline_rows = None if lazy_baseline else self._baseline_sample(data)
+        self._baseline_rows = None
+        if keep_baseline_rows:
+            self._baseline_rows = self._baseline_sample(data)
         scores = self._score_encoded(data)
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25, 75])

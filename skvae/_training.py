@@ -392,9 +392,7 @@ def evaluate_loss(
             rows = slice(start, start + chunk_size)
             x = X[rows]
             cond = condition[rows] if condition is not None else None
-            seen = observed
-            if observed is not FIND_MISSING and observed is not None:
-                seen = observed[rows]
+            seen = observed[rows] if torch.is_tensor(observed) else observed
             loss = negative_elbo(
                 module, x, cond, beta=beta, sample=False, observed=seen
             )
