@@ -54,7 +54,14 @@ def remove_cells(X, fraction, seed):
 
 
 def skvae_detector(seed, **params):
-    return VAEAnomalyDetector(random_state=seed, **params)
+    """The detector with ``params``; a name with a leading underscore sets
+    that private attribute instead (a measured internal choice, e.g.
+    ``--param _max_modes=5``)."""
+    private = {k: params.pop(k) for k in list(params) if k.startswith("_")}
+    detector = VAEAnomalyDetector(random_state=seed, **params)
+    for name, value in private.items():
+        setattr(detector, name, value)
+    return detector
 
 
 def peer(name, seed):

@@ -54,7 +54,9 @@ def categorical_columns(frame):
 
 def skvae_params(method):
     """``skvae[:scaling][:name=value ...]`` as VAEAugmenter's keyword arguments,
-    e.g. ``skvae:standard:point_mass_share=0.1``."""
+    e.g. ``skvae:standard:point_mass_share=0.1``. A name with a leading
+    underscore sets that private attribute on the augmenter instead (a
+    measured internal choice, e.g. ``skvae:standard:_max_modes=1``)."""
     params = {}
     for part in method.split(":")[1:]:
         if "=" in part:
@@ -69,7 +71,11 @@ def fit_and_sample(method, train, label, seed):
     """Return (synthetic table, fit seconds, sample seconds)."""
     n = len(train)
     if method.startswith("skvae"):
-        model = VAEAugmenter(random_state=seed, **skvae_params(method))
+        params = skvae_params(method)
+        private = {k: params.pop(k) for k in list(params) if k.startswith("_")}
+        model = VAEAugmenter(random_state=seed, **params)
+        for name, value in private.items():
+            setattr(model, name, value)
         X, y = train.drop(columns=label), train[label]
         start = time.perf_counter()
         model.fit(X, y)

@@ -301,7 +301,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         # in a column never missing in fit) scores as its column's least likely
         # training value, times the chance of an event seen in none of the n
         # training rows, 1 / (n + 1): always below every value seen in fit.
-        cells = self._run_chunked(_observed_cell_loglik, data)
+        cells = self._run_chunked(self._observed_cell_loglik, data)
         worst = np.nan_to_num(np.nanmin(cells, axis=0, initial=np.inf), posinf=0.0)
         self._unexpected_log_prob = worst - math.log(n_seen + 1.0)
         # A hole in a column with holes in fit counts as the column's typical
@@ -474,10 +474,11 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         the column is explained given the other columns."""
         encoder = self._encoder
         groups = np.arange(module.n_variables)
-        n_blocks = len(encoder.point_mass_index_)
+        n_blocks = len(encoder.mixture_index_)
         if n_blocks:
-            groups[-n_blocks:] = encoder.point_mass_variables_
+            groups[-n_blocks:] = encoder.mixture_variables_
         values = module.conditional_log_likelihood(x, groups=groups)
+        values = values + self._mode_log_jacobian(x)
         _, observed = module.split_missing(x)
         if observed is not None:
             values = torch.where(observed > 0, values, torch.nan)
@@ -498,22 +499,60 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
                 bound = module.importance_weighted_bound(x, eps)
             else:
                 loglik, kl = module(x, sample=False)
+                loglik = loglik + self._mode_log_jacobian(x)
                 bound = self._with_typical_holes(loglik, observed).sum(dim=1) - kl
             return bound + self._unexpected(x, observed).sum(dim=1)
 
         return self._run_chunked(score, data)
+
+    def _mode_log_jacobian(self, x):
+        """``(n, n_variables)``: ``-log`` of the scale each numeric cell was
+        coded in, relative to its column's, where columns have modes (else 0).
+
+        A value coded by its mode (``TabularEncoder.max_modes``) is scaled by
+        the mode's standard deviation: its density in the column's own units
+        is the network's density of the coded value over that scale, so that
+        values in a narrow mode are not made more likely than values in a
+        wide one by the coding alone.
+        """
+        encoder = self._encoder
+        log_scales = encoder.mode_log_scales_
+        jacobian = x.new_zeros((x.shape[0], self.module_.n_variables))
+        if not np.any(log_scales):
+            return jacobian
+        entries = torch.as_tensor(encoder.mode_entries_, device=x.device)
+        blocks = torch.as_tensor(encoder.mode_blocks_, device=x.device)
+        scales = torch.as_tensor(log_scales, dtype=x.dtype, device=x.device)
+        per_block = x.new_zeros((x.shape[0], len(encoder.mixture_variables_)))
+        per_block = per_block.index_add(1, blocks, x.index_select(1, entries) * scales)
+        variables = torch.as_tensor(encoder.mixture_variables_, device=x.device)
+        # A missing cell's block is NaN: it scores 0 wherever it is counted.
+        return jacobian.index_copy(1, variables, -torch.nan_to_num(per_block))
+
+    def _observed_cell_loglik(self, module, x):
+        """Each cell's log-likelihood at the posterior mean; NaN where missing."""
+        loglik, _ = module(x, sample=False)
+        loglik = loglik + self._mode_log_jacobian(x)
+        _, observed = module.split_missing(x)
+        if observed is None:
+            return loglik
+        return torch.where(observed > 0, loglik, torch.nan)
 
     def _point_masses_as_observed(self, x, observed):
         """``observed`` with each numeric cell that holds a point mass counted
         as observed: the point-mass block scores it, and its Gaussian part,
         left out of the likelihood, contributes 0 (not a hole's typical value,
         nor the floor of an unexpected hole)."""
-        variables = self._encoder.point_mass_variables_
+        encoder = self._encoder
+        variables = encoder.mixture_variables_
         if observed is None or not len(variables):
             return observed
-        entries = torch.as_tensor(self._encoder.continuous_entries_, device=x.device)
+        entries = torch.as_tensor(encoder.mode_entries_, device=x.device)
+        blocks = torch.as_tensor(encoder.mode_blocks_, device=x.device)
+        continuous = x.new_zeros((x.shape[0], len(variables)))
+        continuous = continuous.index_add(1, blocks, x.index_select(1, entries))
         # A missing cell's block is NaN, which equals nothing.
-        at_mass = (x.index_select(1, entries) == 0).to(observed.dtype)
+        at_mass = (continuous == 0).to(observed.dtype)
         observed = observed.clone()
         observed[:, variables] = torch.maximum(observed[:, variables], at_mass)
         return observed
@@ -568,15 +607,6 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             self._unexpected_log_prob, dtype=x.dtype, device=x.device
         )
         return (1.0 - observed) * (1.0 - flag_value) * floor
-
-
-def _observed_cell_loglik(module, x):
-    """Each cell's log-likelihood at the posterior mean; NaN where missing."""
-    loglik, _ = module(x, sample=False)
-    _, observed = module.split_missing(x)
-    if observed is None:
-        return loglik
-    return torch.where(observed > 0, loglik, torch.nan)
 
 
 def _nanmedian(values):

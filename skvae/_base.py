@@ -269,6 +269,9 @@ class BaseVAE(BaseEstimator):
     # distinct values a column keeps for its Gaussian.
     _max_point_masses = 3
     _min_continuous_values = 3
+    # Most Gaussian modes of a numeric column's continuous values
+    # (TabularEncoder.max_modes); 1: one Gaussian.
+    _max_modes = 1
 
     # Share of training rows in which one cell is hidden from the encoder
     # (TabularVAE.forward), so that the model learns to infer a cell from the
@@ -406,6 +409,7 @@ class BaseVAE(BaseEstimator):
                 point_mass_share=self.point_mass_share,
                 max_point_masses=self._max_point_masses,
                 min_continuous_values=self._min_continuous_values,
+                max_modes=self._max_modes,
             ).fit(X)
             self.column_kinds_ = {c.name: c.kind for c in self._encoder.columns_}
             return self._encoder.transform(X)

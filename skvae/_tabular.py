@@ -8,12 +8,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.mixture import BayesianGaussianMixture
 from sklearn.preprocessing import QuantileTransformer
 
 __all__ = ["TabularEncoder", "ColumnSchema"]
 
 SCALINGS = ("standard", "robust", "quantile", "none")
 KINDS = ("numeric", "binary", "categorical")
+# Mode-specific normalisation: the mixture is fitted to at most this many of a
+# column's continuous values, and keeps the components of at least this weight
+# (as TVAE's and RDT's ClusterBasedNormalizer do).
+_MODE_FIT_ROWS = 5000
+_MIN_MODE_WEIGHT = 0.005
 
 
 @dataclass
@@ -46,6 +52,10 @@ class ColumnSchema:
         first): the column is a categorical variable over {"continuous",
         *point_masses} plus a Gaussian for the continuous values. The range,
         ``step``, the scaling and the Gaussian see only the continuous values.
+    modes : tuple of (float, float, float)
+        ``(weight, mean, std)`` of each mode of a numeric column's continuous
+        values, by increasing mean, when they are modelled as several Gaussians
+        (mode-specific normalisation); empty for one Gaussian.
     """
 
     name: object
@@ -57,6 +67,12 @@ class ColumnSchema:
     step: float = 0.0
     missing_rate: float = 0.0
     point_masses: tuple = ()
+    modes: tuple = ()
+
+    @property
+    def n_modes(self):
+        """Gaussian modes of the continuous values (1 without ``modes``)."""
+        return max(1, len(self.modes))
 
 
 class TabularEncoder:
@@ -65,7 +81,7 @@ class TabularEncoder:
     Numeric columns are scaled, binary columns (bool, or two levels) become 0/1,
     categorical columns (object, string, category) are one-hot encoded. The encoded
     matrix is laid out as ``[numeric | binary | missing flags | one-hot blocks |
-    point-mass blocks]`` so that the network can treat each column type as one
+    mixture blocks]`` so that the network can treat each column type as one
     contiguous block.
 
     A numeric column in which an exact value holds at least
@@ -75,6 +91,15 @@ class TabularEncoder:
     Gaussian for the continuous values, whose numeric entry is NaN where the
     cell holds a point mass. ``inverse_transform`` returns the point masses
     exactly.
+
+    With ``max_modes > 1`` the continuous values of a numeric column may be
+    modelled as several Gaussian modes (TVAE's mode-specific normalisation): a
+    Bayesian Gaussian mixture fitted to them keeps its components of weight
+    0.005 or more, each value is coded as its most likely mode (a level of
+    the column's block, {mode₁, …, modeₖ, point masses…}) and its numeric
+    entry is its distance from that mode's mean in the mode's standard
+    deviations. A column with one mode (or point masses only) has a block
+    with one "continuous" level, as above.
 
     Missing cells (NaN, None, ``pd.NA``) are encoded as NaN: a NaN entry, or a
     one-hot block of NaN. Each column with missing cells in fit also gets a
@@ -105,12 +130,17 @@ class TabularEncoder:
     min_continuous_values : int, default=3
         Fewest distinct values a column keeps for its continuous part: a column
         of fewer than ``min_continuous_values + 1`` values has no point masses.
+    max_modes : int, default=1
+        Most Gaussian modes of a numeric column's continuous values; 1 models
+        them as one Gaussian. Only with ``scaling`` "standard" or "robust"
+        (quantile scaling makes every column Gaussian already).
     """
 
-    # Encoders pickled before point masses existed have none.
+    # Encoders pickled before point masses or modes existed have none.
     point_mass_share = None
-    point_mass_index_ = ()
-    point_mass_variables_ = continuous_entries_ = np.zeros(0, dtype=int)
+    max_modes = 1
+    mixture_index_ = ()
+    mixture_variables_ = mode_entries_ = mode_blocks_ = np.zeros(0, dtype=int)
 
     def __init__(
         self,
@@ -120,6 +150,7 @@ class TabularEncoder:
         point_mass_share=None,
         max_point_masses=3,
         min_continuous_values=3,
+        max_modes=1,
     ):
         self.scaling = scaling
         self.handle_unknown = handle_unknown
@@ -127,6 +158,17 @@ class TabularEncoder:
         self.point_mass_share = point_mass_share
         self.max_point_masses = max_point_masses
         self.min_continuous_values = min_continuous_values
+        self.max_modes = max_modes
+
+    def __setstate__(self, state):
+        # Encoders pickled before modes existed named their mixture columns
+        # after their point masses and had one "continuous" level per block.
+        if "point_mass_index_" in state:
+            state["mixture_index_"] = state.pop("point_mass_index_")
+            state["mixture_variables_"] = state.pop("point_mass_variables_")
+            state["mode_entries_"] = state.pop("continuous_entries_")
+            state["mode_blocks_"] = np.arange(len(state["mode_entries_"]))
+        self.__dict__.update(state)
 
     # -- fit ---------------------------------------------------------------------
 
@@ -160,12 +202,13 @@ class TabularEncoder:
                     self.max_point_masses,
                     self.min_continuous_values,
                 ),
+                self.max_modes if self.scaling in ("standard", "robust") else 1,
             )
             for name in frame.columns
         ]
         self._layout()
         numeric = self._numeric_block(frame)
-        codes = self._point_mass_codes(numeric)
+        codes = self._mixture_codes(numeric)
         self._fit_scaling(self._without_point_masses(numeric, codes))
         return self
 
@@ -177,37 +220,46 @@ class TabularEncoder:
         self.flagged_index_ = [
             i for i, c in enumerate(self.columns_) if c.missing_rate > 0
         ]
-        self.point_mass_index_ = [
-            i for i in self.numeric_index_ if self.columns_[i].point_masses
+        # Numeric columns with a block: point masses, or several modes.
+        self.mixture_index_ = [
+            i
+            for i in self.numeric_index_
+            if self.columns_[i].point_masses or self.columns_[i].modes
         ]
         # The input column of each "variable", in the order the network reports
-        # them; a missing flag and a point-mass block belong to their column.
+        # them; a missing flag and a mixture block belong to their column.
         self.variable_index_ = (
             self.numeric_index_
             + self.binary_index_
             + self.flagged_index_
             + self.categorical_index_
-            + self.point_mass_index_
+            + self.mixture_index_
         )
+        mixtures = [self.columns_[i] for i in self.mixture_index_]
         self.category_sizes_ = [
             len(self.columns_[i].levels) for i in self.categorical_index_
-        ] + [1 + len(self.columns_[i].point_masses) for i in self.point_mass_index_]
+        ] + [c.n_modes + len(c.point_masses) for c in mixtures]
         self.n_numeric_ = len(self.numeric_index_)
         # Binary entries of the network: binary columns, then missing flags.
         self.n_binary_ = len(self.binary_index_) + len(self.flagged_index_)
         self.n_encoded_ = self.n_numeric_ + self.n_binary_ + sum(self.category_sizes_)
-        # Positions among the variables of the numeric variables with point
-        # masses (a numeric variable's position is its encoded entry too), and
-        # the encoded entry of each one's "continuous" level: 0 there means a
-        # point mass.
+        # Positions among the variables of the numeric variables with a block
+        # (a numeric variable's position is its encoded entry too), and the
+        # encoded entries of the blocks' mode levels with the block of each:
+        # all of a block's mode entries at 0 mean a point mass.
         numeric_position = {i: j for j, i in enumerate(self.numeric_index_)}
-        self.point_mass_variables_ = np.array(
-            [numeric_position[i] for i in self.point_mass_index_], dtype=int
+        self.mixture_variables_ = np.array(
+            [numeric_position[i] for i in self.mixture_index_], dtype=int
         )
         sizes = np.array(self.category_sizes_[len(self.categorical_index_) :], int)
-        self.continuous_entries_ = (
-            self.n_encoded_ - sizes.sum() + np.cumsum(sizes) - sizes
-        )
+        starts = self.n_encoded_ - sizes.sum() + np.cumsum(sizes) - sizes
+        n_modes = np.array([c.n_modes for c in mixtures], dtype=int)
+        self.mode_blocks_ = np.repeat(np.arange(len(mixtures)), n_modes)
+        self.mode_entries_ = (
+            np.repeat(starts, n_modes)
+            + np.arange(n_modes.sum())
+            - np.repeat(np.cumsum(n_modes) - n_modes, n_modes)
+        ).astype(int)
 
     def _fit_scaling(self, numeric):
         n_cols = numeric.shape[1]
@@ -238,6 +290,26 @@ class TabularEncoder:
         self.scale_ = np.where(scale > np.finfo(float).eps, scale, 1.0)
 
     @property
+    def mode_log_scales_(self):
+        """``log`` of each mode's standard deviation over its column's scale,
+        for each of ``mode_entries_`` (0 in a block of one mode)."""
+        scales = []
+        for _, j, column in self._mixture_columns():
+            if column.modes:
+                stds = np.array(column.modes)[:, 2]
+                scales.append(np.log(stds / self.scale_[j]))
+            else:
+                scales.append(np.zeros(1))
+        return np.concatenate(scales) if scales else np.zeros(0)
+
+    @property
+    def point_mass_variables_(self):
+        """Positions among the variables of the numeric variables with point
+        masses: their numeric entry has holes (at the point masses)."""
+        has_masses = [bool(self.columns_[i].point_masses) for i in self.mixture_index_]
+        return self.mixture_variables_[np.array(has_masses, dtype=bool)]
+
+    @property
     def flag_variables_(self):
         """Positions of the missing flags among the variables.
 
@@ -247,54 +319,71 @@ class TabularEncoder:
         first = self.n_numeric_ + len(self.binary_index_)
         return np.arange(first, first + len(self.flagged_index_))
 
-    def _point_mass_codes(self, numeric):
-        """Which point mass each row of the raw ``numeric`` values holds, per
-        column with point masses: ``(n_rows, len(point_mass_index_))``, 0 for
-        a continuous value (or a missing cell), ``k`` for the k-th point mass."""
-        codes = np.zeros((len(numeric), len(self.point_mass_index_)), dtype=np.intp)
-        for c, j in enumerate(self.point_mass_variables_):
-            masses = self.columns_[self.numeric_index_[j]].point_masses
-            for code, mass in enumerate(masses, start=1):
+    def _mixture_columns(self):
+        """``(block, numeric position, schema)`` of each column with a block."""
+        return [
+            (c, j, self.columns_[self.numeric_index_[j]])
+            for c, j in enumerate(self.mixture_variables_)
+        ]
+
+    def _mixture_codes(self, numeric):
+        """Each row's level in the block of each column with one, from the raw
+        ``numeric`` values: ``(n_rows, len(mixture_index_))``. A continuous
+        value takes its most likely mode (0 with one mode), the k-th point
+        mass level ``n_modes + k - 1``; a missing cell 0."""
+        codes = np.zeros((len(numeric), len(self.mixture_index_)), dtype=np.intp)
+        for c, j, column in self._mixture_columns():
+            if column.modes:
+                codes[:, c] = _most_likely_mode(numeric[:, j], column.modes)
+            for code, mass in enumerate(column.point_masses, start=column.n_modes):
                 codes[numeric[:, j] == mass, c] = code
         return codes
 
     def _without_point_masses(self, numeric, codes):
         """``numeric`` (raw values) with the point-mass cells (``codes``) as NaN."""
-        if not self.point_mass_index_:
+        if not self.mixture_index_:
             return numeric
         numeric = numeric.copy()
-        numeric[:, self.point_mass_variables_] = np.where(
-            codes > 0, np.nan, numeric[:, self.point_mass_variables_]
-        )
+        for c, j, column in self._mixture_columns():
+            numeric[codes[:, c] >= column.n_modes, j] = np.nan
         return numeric
 
-    def _point_mass_blocks(self, numeric, codes):
-        """One-hot blocks over {"continuous", point masses...} of ``codes``;
-        NaN rows where the raw ``numeric`` value is missing."""
+    def _mixture_blocks(self, numeric, codes):
+        """One-hot blocks over {modes..., point masses...} of ``codes``; NaN
+        rows where the raw ``numeric`` value is missing."""
         blocks = []
-        for c, j in enumerate(self.point_mass_variables_):
-            size = 1 + len(self.columns_[self.numeric_index_[j]].point_masses)
-            block = np.eye(size)[codes[:, c]]
+        for c, j, column in self._mixture_columns():
+            block = np.eye(column.n_modes + len(column.point_masses))[codes[:, c]]
             block[np.isnan(numeric[:, j])] = np.nan
             blocks.append(block)
         return blocks
 
     def _encode_numeric(self, numeric):
-        """Scaled numeric entries, point masses as holes, and the point-mass
-        blocks of the raw ``numeric`` values."""
-        codes = self._point_mass_codes(numeric)
-        scaled = self._scale(self._without_point_masses(numeric, codes))
-        return scaled, self._point_mass_blocks(numeric, codes)
+        """Scaled numeric entries, point masses as holes, and the mixture
+        blocks of the raw ``numeric`` values.
+
+        A column with modes is scaled by the mode each value falls in."""
+        codes = self._mixture_codes(numeric)
+        continuous = self._without_point_masses(numeric, codes)
+        scaled = self._scale(continuous)
+        for c, j, column in self._mixture_columns():
+            if column.modes:
+                _, means, stds = np.array(column.modes).T
+                mode = np.minimum(codes[:, c], column.n_modes - 1)
+                scaled[:, j] = (continuous[:, j] - means[mode]) / stds[mode]
+        return scaled, self._mixture_blocks(numeric, codes)
 
     @property
     def half_bins_(self):
         """Half the grid step of each numeric column in scaled units (0: none).
 
-        Quantile scaling bends the grid, so its columns are all continuous.
+        Quantile scaling bends the grid, so its columns are all continuous, as
+        are columns with modes (each mode has a scale of its own).
         """
         if self.quantile_ is not None:
             return np.zeros(self.n_numeric_)
-        steps = np.array([self.columns_[i].step for i in self.numeric_index_])
+        columns = [self.columns_[i] for i in self.numeric_index_]
+        steps = np.array([0.0 if c.modes else c.step for c in columns])
         return 0.5 * steps / self.scale_ if len(steps) else np.zeros(0)
 
     # -- transform ---------------------------------------------------------------
@@ -319,8 +408,8 @@ class TabularEncoder:
             if np.isinf(values).any():
                 for j, column in enumerate(self.columns_):
                     _check_finite(column.name, values[:, j])
-            scaled, point_masses = self._encode_numeric(values)
-            return np.hstack([scaled, *point_masses]).astype(np.float32)
+            scaled, mixtures = self._encode_numeric(values)
+            return np.hstack([scaled, *mixtures]).astype(np.float32)
         frame = _as_frame(X)
         _check_not_empty(frame.shape[0])
         if self.is_dataframe_:
@@ -339,7 +428,7 @@ class TabularEncoder:
                 f"X has {frame.shape[1]} columns, but the encoder was fitted with "
                 f"{len(self.columns_)}."
             )
-        scaled, point_masses = self._encode_numeric(self._numeric_block(frame))
+        scaled, mixtures = self._encode_numeric(self._numeric_block(frame))
         blocks = [scaled]
         for i in self.binary_index_:
             codes = self._codes(i, frame.iloc[:, i])
@@ -353,7 +442,7 @@ class TabularEncoder:
             onehot[np.flatnonzero(known), codes[known]] = 1.0
             onehot[~known] = np.nan
             blocks.append(onehot)
-        return np.hstack(blocks + point_masses).astype(np.float32)
+        return np.hstack(blocks + mixtures).astype(np.float32)
 
     def _check_fits_schema(self, X, encoded):
         """Raise ``ValueError`` naming the first column of ``X`` that holds a
@@ -439,8 +528,9 @@ class TabularEncoder:
         """Map an encoded matrix back to the original table.
 
         Binary entries are read as level 1 when at least 0.5, categorical blocks by
-        their largest entry, point-mass blocks as their point mass unless
-        "continuous" is largest. Integer columns are rounded; with ``clip=True``
+        their largest entry, mixture blocks as their point mass unless a mode
+        ("continuous") is largest, and a column with modes is unscaled by the
+        mode whose entry is largest. Integer columns are rounded; with ``clip=True``
         numeric values are clipped to their training range, and with
         ``on_grid=True`` those whose training values lie on a grid (whole
         numbers, half points) are rounded to it. With ``missing=True`` a cell
@@ -455,6 +545,12 @@ class TabularEncoder:
         n_rows = encoded.shape[0]
         out = {}
         numeric = self._unscale(encoded[:, : self.n_numeric_])
+        blocks = self._read_mixture_blocks(encoded)
+        for (_, j, column), codes in zip(self._mixture_columns(), blocks, strict=True):
+            if column.modes:
+                _, means, stds = np.array(column.modes).T
+                mode = np.minimum(codes, column.n_modes - 1)
+                numeric[:, j] = means[mode] + stds[mode] * encoded[:, j]
         for j, i in enumerate(self.numeric_index_):
             column = self.columns_[i]
             values = numeric[:, j]
@@ -464,13 +560,12 @@ class TabularEncoder:
             if clip:
                 values = np.clip(values, column.minimum, column.maximum)
             numeric[:, j] = values
-        for j, entry in zip(
-            self.point_mass_variables_, self.continuous_entries_, strict=True
-        ):
-            masses = self.columns_[self.numeric_index_[j]].point_masses
-            codes = encoded[:, entry : entry + 1 + len(masses)].argmax(axis=1)
-            at_mass = np.asarray([np.nan, *masses])[codes]
-            numeric[:, j] = np.where(codes > 0, at_mass, numeric[:, j])
+        for (_, j, column), codes in zip(self._mixture_columns(), blocks, strict=True):
+            if column.point_masses:
+                at_mass = np.asarray([np.nan] * column.n_modes + [*column.point_masses])
+                numeric[:, j] = np.where(
+                    codes >= column.n_modes, at_mass[codes], numeric[:, j]
+                )
         for j, i in enumerate(self.numeric_index_):
             out[i] = _restore_numeric(numeric[:, j], self.columns_[i])
         offset = self.n_numeric_
@@ -508,6 +603,16 @@ class TabularEncoder:
             columns[column.name] = series.mask(holes[i]) if i in holes else series
         return pd.DataFrame(columns)
 
+    def _read_mixture_blocks(self, encoded):
+        """The level each mixture block of ``encoded`` holds (largest entry)."""
+        codes = []
+        sizes = self.category_sizes_[len(self.categorical_index_) :]
+        first = self.n_encoded_ - sum(sizes)
+        for size in sizes:
+            codes.append(encoded[:, first : first + size].argmax(axis=1))
+            first += size
+        return codes
+
     def per_column(self, variable_values):
         """Sum per-variable values ``(n, n_variables)`` into input columns.
 
@@ -536,10 +641,10 @@ def _as_frame(X):
     return frame.infer_objects() if array.dtype == object else frame
 
 
-def _infer_schema(name, series, kind=None, point_mass_rule=(None, 0, 0)):
-    """The column's schema; ``kind`` overrides the guess from its dtype and
+def _infer_schema(name, series, kind=None, point_mass_rule=(None, 0, 0), max_modes=1):
+    """The column's schema; ``kind`` overrides the guess from its dtype,
     ``point_mass_rule`` is ``(point_mass_share, max_point_masses,
-    min_continuous_values)``."""
+    min_continuous_values)`` and ``max_modes`` bounds a numeric column's modes."""
     dtype = series.dtype
     holes = series.isna()
     missing_rate = float(holes.mean())
@@ -573,6 +678,7 @@ def _infer_schema(name, series, kind=None, point_mass_rule=(None, 0, 0)):
             step=_grid_step(continuous),
             missing_rate=missing_rate,
             point_masses=point_masses,
+            modes=_modes(continuous, max_modes),
         )
     if pd.api.types.is_bool_dtype(dtype):
         levels = [False, True]
@@ -643,6 +749,50 @@ def _point_masses(values, share, most, keep):
     order = np.argsort(-counts, kind="stable")[:most]
     frequent = [float(distinct[o]) for o in order if counts[o] >= share * len(values)]
     return tuple(frequent[: len(distinct) - keep])
+
+
+def _modes(values, most):
+    """``(weight, mean, std)`` of the Gaussian modes of ``values``, by mean;
+    empty for one mode.
+
+    A Bayesian Gaussian mixture with a Dirichlet-process prior of ``most``
+    components, fitted to at most ``_MODE_FIT_ROWS`` of the values, keeps the
+    components of weight ``_MIN_MODE_WEIGHT`` or more (TVAE's rule).
+    """
+    if most <= 1 or len(np.unique(values)) <= most:
+        return ()
+    if len(values) > _MODE_FIT_ROWS:
+        values = np.random.RandomState(0).choice(values, _MODE_FIT_ROWS, replace=False)
+    with warnings.catch_warnings():
+        # Too few iterations to converge is fine: the modes only shape the coding.
+        warnings.simplefilter("ignore")
+        mixture = BayesianGaussianMixture(
+            n_components=most,
+            weight_concentration_prior_type="dirichlet_process",
+            weight_concentration_prior=1e-3,
+            max_iter=100,
+            random_state=0,
+        ).fit(values[:, None])
+    kept = mixture.weights_ >= _MIN_MODE_WEIGHT
+    if kept.sum() < 2:
+        return ()
+    weights = mixture.weights_[kept] / mixture.weights_[kept].sum()
+    means = mixture.means_[kept, 0]
+    stds = np.sqrt(mixture.covariances_[kept].ravel())
+    order = np.argsort(means)
+    return tuple((float(weights[k]), float(means[k]), float(stds[k])) for k in order)
+
+
+def _most_likely_mode(values, modes):
+    """Index of the mode of highest posterior for each value (0 where NaN)."""
+    weights, means, stds = np.array(modes).T
+    with np.errstate(invalid="ignore"):
+        log_density = (
+            np.log(weights)
+            - np.log(stds)
+            - 0.5 * ((values[:, None] - means) / stds) ** 2
+        )
+    return np.nan_to_num(log_density, nan=0.0).argmax(axis=1)
 
 
 def _grid_step(values):

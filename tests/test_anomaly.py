@@ -356,3 +356,28 @@ def test_partial_fit_keeps_the_point_masses_of_the_first_chunk(wine_spiky):
     detector.partial_fit(without_zeros).partial_fit(rest)
     assert [c.point_masses for c in detector._encoder.columns_] == masses
     assert np.isfinite(detector.score_samples(wine_spiky)).all()
+
+
+def test_a_column_coded_by_modes_is_scored_in_its_own_units():
+    rng = np.random.RandomState(0)
+    n = 400
+    x = np.where(rng.rand(n) < 0.5, rng.normal(0, 0.5, n), rng.normal(20, 4, n))
+    X = np.column_stack([x, rng.normal(size=n)])
+    detector = VAEAnomalyDetector(random_state=0, **FAST)
+    detector._max_modes = 5  # measured and not kept as the default
+    detector.fit(X)
+    encoder = detector._encoder
+    modes = encoder.columns_[0].modes
+    assert len(modes) >= 2
+    encoded = torch.as_tensor(encoder.transform(X))
+    jacobian = detector._mode_log_jacobian(encoded).numpy()
+    stds = np.array(modes)[:, 2]
+    mode = encoded[:, encoder.mode_entries_[encoder.mode_blocks_ == 0]].argmax(1)
+    expected = -np.log(stds[mode.numpy()] / encoder.scale_[0])
+    np.testing.assert_allclose(jacobian[:, 0], expected, rtol=1e-5)
+    # Only numeric cells coded by modes get the term, not the blocks.
+    with_term = np.flatnonzero((jacobian != 0).any(axis=0))
+    assert set(with_term) <= set(encoder.mixture_variables_.tolist())
+    scores = detector.score_samples(X)
+    assert np.isfinite(scores).all()
+    assert np.isfinite(detector.explain(X[:5])).all()

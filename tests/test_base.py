@@ -20,7 +20,7 @@ from skvae._base import _resolve_device, auto_step_budget
 def fitted(wine_spiky):
     """A detector with point masses (two columns have one) to save and load."""
     detector = VAEAnomalyDetector(max_epochs=5, random_state=0).fit(wine_spiky)
-    assert len(detector._encoder.point_mass_index_) == 2
+    assert len(detector._encoder.mixture_index_) == 2
     return detector
 
 

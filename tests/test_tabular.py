@@ -304,7 +304,7 @@ def test_point_masses_are_the_values_that_hold_the_share(wine_spiky):
         "proline": (),
         "magnesium": (100.0,),
     }
-    assert TabularEncoder().fit(wine_spiky).point_mass_index_ == []
+    assert TabularEncoder().fit(wine_spiky).mixture_index_ == []
     # Each point mass column adds a block over {continuous, its point masses}.
     assert encoder.category_sizes_ == [3, 3, 2, 2]
     assert list(encoder.point_mass_variables_) == [1, 4]
@@ -388,4 +388,90 @@ def test_on_grid_rounds_to_the_training_grid():
     off_grid = encoder.inverse_transform(encoded)
     assert not np.allclose(
         (off_grid["half"] - 0.5) / 0.5, np.rint((off_grid["half"] - 0.5) / 0.5)
+    )
+
+
+@pytest.fixture
+def two_humps():
+    """A column of two well separated humps, a fifth of its cells at 0."""
+    rng = np.random.RandomState(0)
+    values = np.concatenate([rng.normal(20, 1, 800), rng.normal(60, 4, 800)])
+    values[rng.rand(len(values)) < 0.2] = 0.0
+    return pd.DataFrame({"x": values})
+
+
+def test_modes_find_the_humps_and_code_each_value_by_its_own(two_humps):
+    encoder = TabularEncoder(max_modes=5).fit(two_humps)
+    modes = encoder.columns_[0].modes
+    weights, means, stds = np.array(modes).T
+    assert len(modes) >= 2 and np.isclose(weights.sum(), 1)
+    # Each hump is covered by modes centred on it (the 0s, a fifth, too).
+    assert np.isclose(weights[np.abs(means - 60) < 10].sum(), 0.4, atol=0.1)
+    encoded = encoder.transform(two_humps)
+    n_modes = len(modes)
+    assert encoder.category_sizes_ == [n_modes]
+    block = encoded[:, 1:]
+    np.testing.assert_array_equal(block.sum(axis=1), 1)
+    # The numeric entry is the distance from the mode's mean in its stds.
+    mode = block.argmax(axis=1)
+    x = two_humps["x"].to_numpy()
+    np.testing.assert_allclose(encoded[:, 0], (x - means[mode]) / stds[mode], rtol=1e-5)
+    assert np.all(np.abs(encoded[:, 0]) < 6)
+    back = encoder.inverse_transform(encoded)
+    np.testing.assert_allclose(back["x"], x, rtol=1e-5, atol=1e-4)
+
+
+def test_modes_and_point_masses_share_one_block(two_humps):
+    encoder = TabularEncoder(point_mass_share=0.1, max_modes=5).fit(two_humps)
+    column = encoder.columns_[0]
+    assert column.point_masses == (0.0,)
+    n_modes = len(column.modes)
+    assert n_modes >= 2
+    assert encoder.category_sizes_ == [n_modes + 1]
+    assert list(encoder.point_mass_variables_) == [0]
+    encoded = encoder.transform(two_humps)
+    at_zero = (two_humps["x"] == 0).to_numpy()
+    block = encoded[:, 1:]
+    np.testing.assert_array_equal(block[:, n_modes], at_zero)
+    assert np.isnan(encoded[at_zero, 0]).all()
+    # The modes are fitted to the continuous values only.
+    assert min(m for _, m, _ in column.modes) > 10
+    back = encoder.inverse_transform(np.nan_to_num(encoded))
+    assert (back["x"][at_zero] == 0).all()
+    np.testing.assert_allclose(back["x"], two_humps["x"], rtol=1e-5, atol=1e-4)
+    holed = two_humps.copy()
+    holed.loc[0, "x"] = np.nan
+    assert np.isnan(encoder.transform(holed)[0, : 2 + n_modes]).all()
+
+
+@pytest.mark.parametrize("scaling", ["quantile", "none"])
+def test_modes_only_with_standard_or_robust_scaling(two_humps, scaling):
+    other_scaling = TabularEncoder(scaling=scaling, max_modes=5).fit(two_humps)
+    assert other_scaling.mixture_index_ == []
+    assert TabularEncoder(max_modes=1).fit(two_humps).mixture_index_ == []
+    robust = TabularEncoder(scaling="robust", max_modes=5).fit(two_humps)
+    assert robust.columns_[0].modes
+
+
+def test_a_column_with_modes_has_no_grid_bins():
+    values = np.r_[np.arange(0, 50), np.arange(200, 250)].astype(float)
+    frame = pd.DataFrame({"count": np.repeat(values, 5)})
+    assert TabularEncoder().fit(frame).half_bins_[0] > 0
+    assert TabularEncoder(max_modes=5).fit(frame).half_bins_[0] == 0
+
+
+def test_an_encoder_pickled_before_modes_still_decodes(wine_spiky):
+    encoder = TabularEncoder(point_mass_share=0.2).fit(wine_spiky)
+    encoded = encoder.transform(wine_spiky)
+    state = encoder.__getstate__().copy()
+    state["point_mass_index_"] = state.pop("mixture_index_")
+    state["point_mass_variables_"] = state.pop("mixture_variables_")
+    state["continuous_entries_"] = state.pop("mode_entries_")
+    del state["mode_blocks_"]
+    old = TabularEncoder.__new__(TabularEncoder)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(old.transform(wine_spiky), encoded)
+    pd.testing.assert_frame_equal(
+        old.inverse_transform(np.nan_to_num(encoded)),
+        encoder.inverse_transform(np.nan_to_num(encoded)),
     )
