@@ -245,3 +245,23 @@ def test_point_masses_are_sampled_exactly_at_their_rate(wine_spiky):
     assert rows["proline"].dtype == np.float64
     assert (rows["proline"] == np.rint(rows["proline"])).all()
     assert rows["proline"].nunique() > 50
+
+
+def test_a_column_of_two_humps_is_drawn_with_both_and_little_between():
+    rng = np.random.RandomState(0)
+    n = 600
+    hump = rng.rand(n) < 0.5
+    frame = pd.DataFrame(
+        {
+            "x": np.where(hump, rng.normal(20, 1, n), rng.normal(60, 2, n)),
+            "other": rng.normal(size=n),
+        }
+    )
+    augmenter = VAEAugmenter(random_state=0, **FAST).fit(frame)
+    assert len(augmenter._encoder.columns_[0].modes) >= 2
+    x = augmenter.sample(2000, random_state=0)["x"]
+    assert ((x - 20).abs() < 4).mean() == pytest.approx(0.5, abs=0.1)
+    assert ((x - 60).abs() < 8).mean() == pytest.approx(0.5, abs=0.1)
+    # No training value lies between the humps; with one Gaussian per column
+    # 27% of the draws fell there.
+    assert x.between(30, 45).mean() < 0.02
