@@ -415,6 +415,17 @@ class TabularVAE(nn.Module):
         output = self.decode(z, condition)
         return self.log_likelihood(x, output, observed), gaussian_kl(mu, logvar)
 
+    def posterior_mean_pass(self, x):
+        """Per-variable log-likelihood ``(n, n_variables)`` at the posterior mean,
+        and the posterior's mean and log-variance, each ``(n, n_components)``.
+
+        ``x`` may hold NaN for missing cells. ``forward(x, sample=False)``
+        returns the same log-likelihood, with the KL in place of the posterior.
+        """
+        x, observed = self.split_missing(x)
+        mu, logvar = self._posterior(x, observed)
+        return self.log_likelihood(x, self.decode(mu), observed), mu, logvar
+
     def importance_weighted_bound(self, x, eps):
         """Importance-weighted bound on log p(x) per row (Burda et al., 2016).
 

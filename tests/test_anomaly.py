@@ -331,11 +331,12 @@ def test_point_mass_cells_are_scored_by_their_block(wine_spiky):
         detector._encoder.transform(wine_spiky), dtype=torch.float64
     )
     with detector._inference() as module:
-        loglik, kl = module(encoded, sample=False)
+        loglik, mu, logvar = module.posterior_mean_pass(encoded)
+        latent = detector._latent_log_prior(mu, logvar)
     # The Gaussian part of a cell at 0 contributes nothing: neither a hole's
     # typical value nor the floor of an unexpected hole.
     np.testing.assert_allclose(
-        detector.score_samples(wine_spiky), (loglik.sum(dim=1) - kl).numpy()
+        detector.score_samples(wine_spiky), (loglik.sum(dim=1) + latent).numpy()
     )
     contributions = detector.explain(wine_spiky.head(20))
     assert np.isfinite(contributions.to_numpy()).all()
@@ -381,3 +382,49 @@ def test_a_column_coded_by_modes_is_scored_in_its_own_units():
     scores = detector.score_samples(X)
     assert np.isfinite(scores).all()
     assert np.isfinite(detector.explain(X[:5])).all()
+
+
+def _latent_terms(detector, X):
+    x = torch.as_tensor(detector._encoder.transform(X), dtype=torch.float64)
+    with torch.no_grad():
+        mu, logvar = copy.deepcopy(detector.module_).double().encode(x)
+        return detector._latent_log_prior(mu, logvar).numpy(), mu, logvar
+
+
+def test_the_latent_mixture_gives_a_cluster_of_anomalies_no_component():
+    rng = np.random.RandomState(0)
+    inliers = rng.normal(size=(600, 4)) @ rng.normal(size=(4, 4))
+    X = np.vstack([inliers, rng.normal(6, 0.1, size=(30, 4))])
+    detector = VAEAnomalyDetector(random_state=0, **FAST).fit(X)
+    latent, _, _ = _latent_terms(detector, X)
+    assert latent[600:].max() < np.percentile(latent[:600], 5)
+    scores = detector.score_samples(X)
+    assert scores[600:].max() < np.percentile(scores[:600], 5)
+    # Fitted to every training row, the mixture gives the cluster a component
+    # and its latent codes look typical.
+    everyone = VAEAnomalyDetector(random_state=0, **FAST)
+    everyone._latent_prior_keep = 1.0
+    latent, _, _ = _latent_terms(everyone.fit(X), X)
+    assert np.median(latent[600:]) > np.percentile(latent[:600], 5)
+
+
+def test_the_latent_term_is_the_mixture_density_over_the_posterior(fitted_demo, demo):
+    from sklearn.mixture import GaussianMixture
+
+    log_weights, means, cholesky = fitted_demo._latent_mixture
+    mixture = GaussianMixture(len(means), covariance_type="full")
+    mixture.weights_, mixture.means_ = np.exp(log_weights), means
+    mixture.precisions_cholesky_ = cholesky
+    latent, mu, logvar = _latent_terms(fitted_demo, demo[0][:50])
+    d = mu.shape[1]
+    expected = (
+        mixture.score_samples(mu.numpy())
+        + 0.5 * d * np.log(2 * np.pi)
+        + 0.5 * logvar.sum(1).numpy()
+    )
+    np.testing.assert_allclose(latent, expected, rtol=1e-6, atol=1e-6)
+    # Without the mixture the term is the KL to the N(0, I) prior.
+    plain = copy.copy(fitted_demo)
+    plain._latent_mixture = None
+    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+    np.testing.assert_allclose(plain._latent_log_prior(mu, logvar), -kl, rtol=1e-6)

@@ -341,3 +341,18 @@ def test_conditional_log_likelihood_hides_groups_together(seed):
     alone = module.conditional_log_likelihood(x)
     torch.testing.assert_close(fast[:, [0, 2, 3, 4, 5]], alone[:, [0, 2, 3, 4, 5]])
     assert not torch.allclose(fast[:, 1], alone[:, 1])
+
+
+def test_the_posterior_mean_pass_is_the_deterministic_forward():
+    torch.manual_seed(0)
+    module = TabularVAE(3, 1, [3, 2], 2, [8]).double()
+    x = torch.randn(6, 3 + 1 + 5, dtype=torch.float64)
+    x[:, 3] = (x[:, 3] > 0).double()
+    x[:, 4:7] = torch.eye(3, dtype=torch.float64)[torch.tensor([0, 1, 2, 0, 1, 2])]
+    x[:, 7:9] = torch.eye(2, dtype=torch.float64)[torch.tensor([0, 1, 1, 0, 1, 0])]
+    x[2, 0] = float("nan")
+    loglik, kl = module(x, sample=False)
+    same, mu, logvar = module.posterior_mean_pass(x)
+    torch.testing.assert_close(same, loglik)
+    torch.testing.assert_close(gaussian_kl(mu, logvar), kl)
+    torch.testing.assert_close((mu, logvar), module.encode(x))
