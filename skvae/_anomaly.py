@@ -354,7 +354,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         if keep_baseline_rows:
             self._baseline_rows = self._baseline_sample(data)
         self._latent_mixture = None
-        if self._latent_prior_components:
+        # The importance-weighted bound keeps the N(0, I) prior.
+        if self._latent_prior_components and self._iw_eps is None:
             self._latent_mixture = self._fit_latent_mixture(data)
         scores = self._score_encoded(data)
         if self.contamination == "auto":
@@ -593,7 +594,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
 
     def _mode_log_jacobian(self, x):
         """``(n, n_variables)``: ``-log`` of the scale each numeric cell was
-        coded in, relative to its column's, where columns have modes (else 0).
+        coded in, relative to its column's, where columns have modes (else 0);
+        the scalar 0 when no column has modes.
 
         A value coded by its mode (``TabularEncoder.max_modes``) is scaled by
         the mode's standard deviation: its density in the column's own units
@@ -603,17 +605,26 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         """
         encoder = self._encoder
         log_scales = encoder.mode_log_scales_
-        jacobian = x.new_zeros((x.shape[0], self.module_.n_variables))
         if not np.any(log_scales):
-            return jacobian
-        entries = torch.as_tensor(encoder.mode_entries_, device=x.device)
-        blocks = torch.as_tensor(encoder.mode_blocks_, device=x.device)
-        scales = torch.as_tensor(log_scales, dtype=x.dtype, device=x.device)
-        per_block = x.new_zeros((x.shape[0], len(encoder.mixture_variables_)))
-        per_block = per_block.index_add(1, blocks, x.index_select(1, entries) * scales)
+            return 0.0  # no column has modes (the detector's default)
+        per_block = self._sum_over_modes(x, log_scales)
         variables = torch.as_tensor(encoder.mixture_variables_, device=x.device)
+        jacobian = x.new_zeros((x.shape[0], self.module_.n_variables))
         # A missing cell's block is NaN: it scores 0 wherever it is counted.
         return jacobian.index_copy(1, variables, -torch.nan_to_num(per_block))
+
+    def _sum_over_modes(self, x, weights=None):
+        """``(n, n_mixture_blocks)``: each mixture block's mode entries of the
+        encoded rows ``x`` summed (times ``weights``, one per mode entry)."""
+        encoder = self._encoder
+        values = x.index_select(
+            1, torch.as_tensor(encoder.mode_entries_, device=x.device)
+        )
+        if weights is not None:
+            values = values * torch.as_tensor(weights, dtype=x.dtype, device=x.device)
+        blocks = torch.as_tensor(encoder.mode_blocks_, device=x.device)
+        totals = x.new_zeros((x.shape[0], len(encoder.mixture_variables_)))
+        return totals.index_add(1, blocks, values)
 
     def _observed_cell_loglik(self, module, x):
         """Each cell's log-likelihood at the posterior mean; NaN where missing."""
@@ -629,16 +640,11 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         as observed: the point-mass block scores it, and its Gaussian part,
         left out of the likelihood, contributes 0 (not a hole's typical value,
         nor the floor of an unexpected hole)."""
-        encoder = self._encoder
-        variables = encoder.mixture_variables_
+        variables = self._encoder.mixture_variables_
         if observed is None or not len(variables):
             return observed
-        entries = torch.as_tensor(encoder.mode_entries_, device=x.device)
-        blocks = torch.as_tensor(encoder.mode_blocks_, device=x.device)
-        continuous = x.new_zeros((x.shape[0], len(variables)))
-        continuous = continuous.index_add(1, blocks, x.index_select(1, entries))
         # A missing cell's block is NaN, which equals nothing.
-        at_mass = (continuous == 0).to(observed.dtype)
+        at_mass = (self._sum_over_modes(x) == 0).to(observed.dtype)
         observed = observed.clone()
         observed[:, variables] = torch.maximum(observed[:, variables], at_mass)
         return observed
