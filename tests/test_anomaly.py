@@ -7,6 +7,7 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
+import skvae._anomaly
 from skvae import VAEAnomalyDetector
 from skvae.datasets import load_demo
 
@@ -406,6 +407,24 @@ def test_the_latent_mixture_gives_a_cluster_of_anomalies_no_component():
     everyone._latent_prior_keep = 1.0
     latent, _, _ = _latent_terms(everyone.fit(X), X)
     assert np.median(latent[600:]) > np.percentile(latent[:600], 5)
+
+
+def test_the_latent_mixture_is_fitted_to_a_seeded_sample_of_large_data(
+    fitted_demo, demo, monkeypatch
+):
+    detector = copy.copy(fitted_demo)
+    detector._latent_mixture = None  # as in fit: the core is chosen by the KL
+    data = detector._encoder.transform(demo[0])
+    monkeypatch.setattr(skvae._anomaly, "_LATENT_MIXTURE_ROWS", 100)
+    sampled = detector._fit_latent_mixture(data)
+    # The mixture fitted to the 100 rows the fit's seed draws...
+    rng = np.random.RandomState(detector._seed)
+    rows = np.sort(rng.permutation(len(data))[:100])
+    for a, b in zip(sampled, detector._fit_latent_mixture(data[rows]), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # ... not the one fitted to every row.
+    monkeypatch.setattr(skvae._anomaly, "_LATENT_MIXTURE_ROWS", len(data))
+    assert not np.allclose(sampled[1], detector._fit_latent_mixture(data)[1])
 
 
 def test_the_latent_term_is_the_mixture_density_over_the_posterior(fitted_demo, demo):
