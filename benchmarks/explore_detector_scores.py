@@ -22,6 +22,8 @@ the training rows (``_fit_latent_mixture``). Groups (``--groups``):
 - ``smoothing``: the mixture's density averaged over five seeds (mean of
   log-densities, or of densities), ``n_init=5``, and mixtures fitted to three
   posterior draws per core row (5 or 10 components);
+- ``joint``: the mixture fitted to the code and ``L`` (robustly scaled)
+  together, DAGMM's energy: alone, with the entropy term, and added to ``L``;
 - ``masked``: the sum of the masked conditional log-likelihoods that
   ``explain`` computes (each column scored with itself hidden from the
   encoder), alone, with the latent term, averaged with ``L``, added to the
@@ -48,7 +50,7 @@ from sklearn.mixture._gaussian_mixture import _estimate_log_gaussian_prob
 
 from skvae import VAEAnomalyDetector
 
-GROUPS = ("latent", "smoothing", "masked")
+GROUPS = ("latent", "smoothing", "masked", "joint")
 
 
 def score_parts(detector, X):
@@ -152,6 +154,29 @@ def smoothing_variants(seed, train, test):
     return out
 
 
+def joint_variants(seed, train, test):
+    """The mixture fitted to each row's code and its reconstruction term
+    ``L`` together (DAGMM's energy, Zong et al. 2018): a row whose
+    likelihood is unusual for its region of the latent space stands out."""
+    (rest_tr, mu_tr, lv_tr), (rest, mu, lv) = train, test
+    entropy = 0.5 * lv.sum(axis=1)
+    kept = core(rest_tr - gaussian_kl(mu_tr, lv_tr))
+    median = np.median(rest_tr[kept])
+    spread = max(np.subtract(*np.percentile(rest_tr[kept], [75, 25])), 1e-12)
+
+    def joint(r, m):
+        return np.column_stack([m, (r - median) / spread])
+
+    out = {}
+    for k in (5, 8):
+        g = mixture(joint(rest_tr, mu_tr)[kept], k, seed)
+        energy = g.score_samples(joint(rest, mu))
+        out[f"joint{k}"] = energy
+        out[f"joint{k}_ent"] = energy + entropy
+        out[f"joint{k}_plus"] = rest + energy + entropy
+    return out
+
+
 def masked_variants(detector, X_train, X_test, default_train, default_test):
     def robust_z(values, reference):
         q1, median, q3 = np.percentile(reference, [25, 50, 75])
@@ -199,6 +224,8 @@ def main():
                 variants |= latent_variants(detector._seed, train, test)
             if "smoothing" in args.groups:
                 variants |= smoothing_variants(detector._seed, train, test)
+            if "joint" in args.groups:
+                variants |= joint_variants(detector._seed, train, test)
             if "masked" in args.groups:
                 default_train = detector.score_samples(X_train)
                 variants |= masked_variants(
