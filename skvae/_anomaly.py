@@ -492,8 +492,13 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         n_rows = int(
             np.clip(_EXPLAIN_BASELINE_CELLS // self.module_.n_features, fewest, most)
         )
-        rng = np.random.RandomState(self._seed)
-        return data[np.sort(rng.permutation(len(data))[:n_rows])]
+        return self._seeded_rows(data, n_rows)
+
+    def _seeded_rows(self, data, n_rows):
+        """``n_rows`` rows of ``data`` drawn at random with the fit's seed, in
+        their order (all of them, if fewer)."""
+        rows = np.random.RandomState(self._seed).permutation(data.shape[0])
+        return data[np.sort(rows[:n_rows])]
 
     def _baseline(self, sample):
         """Each column's median conditional log-likelihood over ``sample``.
@@ -559,8 +564,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         ``_LATENT_MIXTURE_ROWS`` of them, if more): ``(log weights, means,
         precision Choleskys)``, or None for a single row."""
         if data.shape[0] > _LATENT_MIXTURE_ROWS:
-            rows = np.random.RandomState(self._seed).permutation(data.shape[0])
-            data = data[np.sort(rows[:_LATENT_MIXTURE_ROWS])]
+            data = self._seeded_rows(data, _LATENT_MIXTURE_ROWS)
         means = self._run_chunked(lambda module, x: module.encode(x)[0], data)
         if self._latent_prior_keep < 1:
             # Fitted to the least outlying rows by the N(0, I) prior's score,

@@ -368,9 +368,8 @@ class TabularEncoder:
         scaled = self._scale(continuous)
         for c, j, column in self._mixture_columns():
             if column.modes:
-                _, means, stds = np.array(column.modes).T
-                mode = np.minimum(codes[:, c], column.n_modes - 1)
-                scaled[:, j] = (continuous[:, j] - means[mode]) / stds[mode]
+                means, stds = _mode_of_rows(column, codes[:, c])
+                scaled[:, j] = (continuous[:, j] - means) / stds
         return scaled, self._mixture_blocks(numeric, codes)
 
     @property
@@ -548,9 +547,8 @@ class TabularEncoder:
         blocks = self._read_mixture_blocks(encoded)
         for (_, j, column), codes in zip(self._mixture_columns(), blocks, strict=True):
             if column.modes:
-                _, means, stds = np.array(column.modes).T
-                mode = np.minimum(codes, column.n_modes - 1)
-                numeric[:, j] = means[mode] + stds[mode] * encoded[:, j]
+                means, stds = _mode_of_rows(column, codes)
+                numeric[:, j] = means + stds * encoded[:, j]
         for j, i in enumerate(self.numeric_index_):
             column = self.columns_[i]
             values = numeric[:, j]
@@ -781,6 +779,14 @@ def _modes(values, most):
     stds = np.sqrt(mixture.covariances_[kept].ravel())
     order = np.argsort(means)
     return tuple((float(weights[k]), float(means[k]), float(stds[k])) for k in order)
+
+
+def _mode_of_rows(column, codes):
+    """``(means, stds)``: the mode each row's block level ``codes`` codes its
+    value in (a point-mass level, whose value is not scaled, the last mode)."""
+    _, means, stds = np.array(column.modes).T
+    mode = np.minimum(codes, column.n_modes - 1)
+    return means[mode], stds[mode]
 
 
 def _most_likely_mode(values, modes):
