@@ -53,15 +53,19 @@ def remove_cells(X, fraction, seed):
     return np.where(holes, np.nan, X)
 
 
-def skvae_detector(seed, **params):
-    """The detector with ``params``; a name with a leading underscore sets
-    that private attribute instead (a measured internal choice, e.g.
+def skvae_estimator(estimator_class, seed, **params):
+    """``estimator_class`` with ``params``; a name with a leading underscore
+    sets that private attribute instead (a measured internal choice, e.g.
     ``--param _max_modes=5``)."""
     private = {k: params.pop(k) for k in list(params) if k.startswith("_")}
-    detector = VAEAnomalyDetector(random_state=seed, **params)
+    estimator = estimator_class(random_state=seed, **params)
     for name, value in private.items():
-        setattr(detector, name, value)
-    return detector
+        setattr(estimator, name, value)
+    return estimator
+
+
+def skvae_detector(seed, **params):
+    return skvae_estimator(VAEAnomalyDetector, seed, **params)
 
 
 def peer(name, seed):

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from bench_anomaly import skvae_estimator
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -71,11 +72,7 @@ def fit_and_sample(method, train, label, seed):
     """Return (synthetic table, fit seconds, sample seconds)."""
     n = len(train)
     if method.startswith("skvae"):
-        params = skvae_params(method)
-        private = {k: params.pop(k) for k in list(params) if k.startswith("_")}
-        model = VAEAugmenter(random_state=seed, **params)
-        for name, value in private.items():
-            setattr(model, name, value)
+        model = skvae_estimator(VAEAugmenter, seed, **skvae_params(method))
         X, y = train.drop(columns=label), train[label]
         start = time.perf_counter()
         model.fit(X, y)

@@ -49,6 +49,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.mixture._gaussian_mixture import _estimate_log_gaussian_prob
 
 from skvae import VAEAnomalyDetector
+from skvae._anomaly import _LATENT_MIXTURE_REG
 
 GROUPS = ("latent", "smoothing", "masked", "joint")
 
@@ -82,7 +83,7 @@ def mixture(means, n_components, seed, covariance_type="full", n_init=1):
         return GaussianMixture(
             n_components=min(n_components, len(means)),
             covariance_type=covariance_type,
-            reg_covar=1e-4,
+            reg_covar=_LATENT_MIXTURE_REG,
             random_state=seed,
             n_init=n_init,
         ).fit(means)
@@ -90,6 +91,13 @@ def mixture(means, n_components, seed, covariance_type="full", n_init=1):
 
 def core(scores, keep=0.75):
     return scores >= np.quantile(scores, 1 - keep)
+
+
+def kl_core(train):
+    """The training rows the detector fits its mixture to: the least
+    outlying 75% by the N(0, I) prior's score."""
+    rest, mu, logvar = train
+    return core(rest - gaussian_kl(mu, logvar))
 
 
 def expected_log_density(g, mu, logvar):
@@ -106,8 +114,7 @@ def expected_log_density(g, mu, logvar):
 def latent_variants(seed, train, test):
     (rest_tr, mu_tr, lv_tr), (rest, mu, lv) = train, test
     entropy = 0.5 * lv.sum(axis=1)
-    kl_score = rest_tr - gaussian_kl(mu_tr, lv_tr)
-    kept = core(kl_score)
+    kept = kl_core(train)
     out = {"kl": rest - gaussian_kl(mu, lv)}
     for k in (1, 3, 8, 12):
         out[f"k{k}"] = rest + mixture(mu_tr[kept], k, seed).score_samples(mu) + entropy
@@ -131,9 +138,9 @@ def latent_variants(seed, train, test):
 
 
 def smoothing_variants(seed, train, test):
-    (rest_tr, mu_tr, lv_tr), (rest, mu, lv) = train, test
+    (_, mu_tr, lv_tr), (rest, mu, lv) = train, test
     entropy = 0.5 * lv.sum(axis=1)
-    kept = core(rest_tr - gaussian_kl(mu_tr, lv_tr))
+    kept = kl_core(train)
     densities = np.stack(
         [mixture(mu_tr[kept], 5, seed + i).score_samples(mu) for i in range(5)]
     )
@@ -158,9 +165,9 @@ def joint_variants(seed, train, test):
     """The mixture fitted to each row's code and its reconstruction term
     ``L`` together (DAGMM's energy, Zong et al. 2018): a row whose
     likelihood is unusual for its region of the latent space stands out."""
-    (rest_tr, mu_tr, lv_tr), (rest, mu, lv) = train, test
+    (rest_tr, mu_tr, _), (rest, mu, lv) = train, test
     entropy = 0.5 * lv.sum(axis=1)
-    kept = core(rest_tr - gaussian_kl(mu_tr, lv_tr))
+    kept = kl_core(train)
     median = np.median(rest_tr[kept])
     spread = max(np.subtract(*np.percentile(rest_tr[kept], [75, 25])), 1e-12)
 
@@ -177,12 +184,12 @@ def joint_variants(seed, train, test):
     return out
 
 
-def masked_variants(detector, X_train, X_test, default_train, default_test):
+def masked_variants(detector, X_train, X_test, test, default_train, default_test):
     def robust_z(values, reference):
         q1, median, q3 = np.percentile(reference, [25, 50, 75])
         return (values - median) / max(q3 - q1, 1e-12)
 
-    rest, _, _ = score_parts(detector, X_test)
+    rest = test[0]
     latent = default_test - rest
     masked = np.asarray(detector.explain(X_test)).sum(axis=1)
     masked_train = np.asarray(detector.explain(X_train)).sum(axis=1)
@@ -229,7 +236,7 @@ def main():
             if "masked" in args.groups:
                 default_train = detector.score_samples(X_train)
                 variants |= masked_variants(
-                    detector, X_train, X_test, default_train, default_test
+                    detector, X_train, X_test, test, default_train, default_test
                 )
             for variant, score in variants.items():
                 rows.append(
