@@ -24,6 +24,10 @@ the training rows (``_fit_latent_mixture``). Groups (``--groups``):
   posterior draws per core row (5 or 10 components);
 - ``joint``: the mixture fitted to the code and ``L`` (robustly scaled)
   together, DAGMM's energy: alone, with the entropy term, and added to ``L``;
+- ``aggregate``: the encoder's aggregate posterior over (a seeded sample
+  of) the core's rows, or all training rows, in place of the mixture: as
+  it is, convolved with the scored row's posterior, and half-and-half
+  with the mixture;
 - ``masked``: the sum of the masked conditional log-likelihoods that
   ``explain`` computes (each column scored with itself hidden from the
   encoder), alone, with the latent term, averaged with ``L``, added to the
@@ -51,7 +55,7 @@ from sklearn.mixture._gaussian_mixture import _estimate_log_gaussian_prob
 from skvae import VAEAnomalyDetector
 from skvae._anomaly import _LATENT_MIXTURE_REG
 
-GROUPS = ("latent", "smoothing", "masked", "joint")
+GROUPS = ("latent", "smoothing", "masked", "joint", "aggregate")
 
 
 def score_parts(detector, X):
@@ -184,6 +188,53 @@ def joint_variants(seed, train, test):
     return out
 
 
+def log_aggregate_posterior(z, means, logvars, extra_var=None, chunk=1024):
+    """``log (1/m) sum_i N(z; mu_i, diag(var_i + extra))`` for each row of
+    ``z``: the density of the encoder's aggregate posterior over ``m`` rows
+    (with ``extra`` the scored row's own posterior variance, its expectation
+    under that posterior)."""
+    out = np.empty(len(z))
+    for start in range(0, len(z), chunk):
+        zc = z[start : start + chunk][:, None, :]
+        var = np.exp(logvars)[None, :, :]
+        if extra_var is not None:
+            var = var + extra_var[start : start + chunk][:, None, :]
+        log_n = -0.5 * (((zc - means[None]) ** 2 / var) + np.log(2 * np.pi * var)).sum(
+            axis=2
+        )
+        out[start : start + chunk] = logsumexp(log_n, axis=1) - np.log(len(means))
+    return out
+
+
+def aggregate_variants(seed, train, test, max_rows=4000):
+    """The encoder's aggregate posterior over (a seeded sample of) the
+    core's rows as the latent density, in place of the mixture fitted to
+    their means (VampPrior's view: the prior that the trained encoder
+    implies)."""
+    (_, mu_tr, lv_tr), (rest, mu, lv) = train, test
+    entropy = 0.5 * lv.sum(axis=1)
+    rng = np.random.RandomState(seed)
+
+    def sample(mask):
+        rows = np.flatnonzero(mask)
+        if len(rows) > max_rows:
+            rows = rng.choice(rows, max_rows, replace=False)
+        return mu_tr[rows], lv_tr[rows]
+
+    kept = kl_core(train)
+    g = mixture(mu_tr[kept], 5, seed).score_samples(mu)
+    out = {}
+    for name, mask in (("agg", kept), ("agg_all", np.ones(len(mu_tr), bool))):
+        means, logvars = sample(mask)
+        density = log_aggregate_posterior(mu, means, logvars)
+        out[name] = rest + density + entropy
+        out[f"{name}_conv"] = (
+            rest + log_aggregate_posterior(mu, means, logvars, np.exp(lv)) + entropy
+        )
+        out[f"{name}_mix"] = rest + np.logaddexp(density, g) - np.log(2) + entropy
+    return out
+
+
 def masked_variants(detector, X_train, X_test, test, default_train, default_test):
     def robust_z(values, reference):
         q1, median, q3 = np.percentile(reference, [25, 50, 75])
@@ -233,6 +284,8 @@ def main():
                 variants |= smoothing_variants(detector._seed, train, test)
             if "joint" in args.groups:
                 variants |= joint_variants(detector._seed, train, test)
+            if "aggregate" in args.groups:
+                variants |= aggregate_variants(detector._seed, train, test)
             if "masked" in args.groups:
                 default_train = detector.score_samples(X_train)
                 variants |= masked_variants(
