@@ -504,6 +504,7 @@ class TabularEncoder:
                         f"Column {name!r} was numeric in fit but holds non-numeric "
                         f"values: {exc}"
                     ) from None
+            _check_real(name, series)
             column = series.to_numpy(dtype=np.float64, na_value=np.nan)
             _check_finite(name, column)
             values.append(column)
@@ -659,11 +660,13 @@ def _infer_schema(name, series, kind=None, point_mass_rule=(None, 0, 0), max_mod
         )
     if kind == "numeric":
         try:
-            values = pd.to_numeric(observed, errors="raise").to_numpy(np.float64)
+            numbers = pd.to_numeric(observed, errors="raise")
         except (ValueError, TypeError) as exc:
             raise ValueError(
                 f"Column {name!r} cannot be modelled as numeric: {exc}"
             ) from None
+        _check_real(name, numbers)
+        values = numbers.to_numpy(np.float64)
         _check_finite(name, values)
         point_masses = _point_masses(values, *point_mass_rule)
         continuous = values[~np.isin(values, point_masses)]
@@ -761,6 +764,15 @@ def _modes(values, most):
         return ()
     if len(values) > _MODE_FIT_ROWS:
         values = np.random.RandomState(0).choice(values, _MODE_FIT_ROWS, replace=False)
+    shift, unit = 0.0, 1.0
+    with np.errstate(over="ignore"):
+        overflows = not np.isfinite(np.var(values))
+    if overflows:
+        # Values near the float limit (1e300) overflow the mixture's variances:
+        # fit those in units of their largest distance from the median.
+        shift = float(np.median(values))
+        unit = float(np.max(np.abs(values - shift)))
+        values = (values - shift) / unit
     with warnings.catch_warnings():
         # Too few iterations to converge is fine: the modes only shape the coding.
         warnings.simplefilter("ignore")
@@ -775,8 +787,8 @@ def _modes(values, most):
     if kept.sum() < 2:
         return ()
     weights = mixture.weights_[kept] / mixture.weights_[kept].sum()
-    means = mixture.means_[kept, 0]
-    stds = np.sqrt(mixture.covariances_[kept].ravel())
+    means = shift + unit * mixture.means_[kept, 0]
+    stds = unit * np.sqrt(mixture.covariances_[kept].ravel())
     order = np.argsort(means)
     return tuple((float(weights[k]), float(means[k]), float(stds[k])) for k in order)
 
@@ -828,6 +840,17 @@ def _sorted_levels(values):
 def _check_not_empty(n_rows):
     if n_rows == 0:
         raise ValueError("Found an empty table (0 rows); at least 1 is needed.")
+
+
+def _check_real(name, series):
+    """Complex numbers are an error: casting them to float would drop their
+    imaginary parts without a word."""
+    if pd.api.types.is_complex_dtype(series.dtype):
+        raise ValueError(
+            f"Column {name!r} holds complex numbers ({series.dtype}); skvae models "
+            "real numbers only. Give its real and imaginary parts (or its "
+            "magnitude and angle) columns of their own."
+        )
 
 
 def _check_finite(name, values):

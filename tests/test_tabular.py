@@ -279,6 +279,16 @@ def test_dates_are_not_guessed(wine_mixed):
     assert encoder.columns_[-1].kind == "categorical"
 
 
+def test_complex_numbers_are_named_not_cast(wine_mixed):
+    waves = wine_mixed.assign(wave=wine_mixed["alcohol"] * 1j)
+    with pytest.raises(ValueError, match="'wave' holds complex numbers"):
+        TabularEncoder().fit(waves)
+    encoder = TabularEncoder().fit(wine_mixed)
+    turned = wine_mixed.assign(alcohol=wine_mixed["alcohol"] + 0j)
+    with pytest.raises(ValueError, match="'alcohol' holds complex numbers"):
+        encoder.transform(turned)
+
+
 def test_strict_transform_rejects_unseen_levels_and_allows_holes(wine_mixed):
     encoder = TabularEncoder(handle_unknown="ignore").fit(wine_mixed)
     holed = wine_mixed.copy()
@@ -419,6 +429,18 @@ def test_modes_find_the_humps_and_code_each_value_by_its_own(two_humps):
     assert np.all(np.abs(encoded[:, 0]) < 6)
     back = encoder.inverse_transform(encoded)
     np.testing.assert_allclose(back["x"], x, rtol=1e-5, atol=1e-4)
+
+
+def test_modes_of_values_near_the_float_limit(two_humps):
+    # Their squares overflow float64; the modes are found all the same.
+    huge = two_humps * 1e300
+    encoder = TabularEncoder(max_modes=5).fit(huge)
+    weights, means, stds = np.array(encoder.columns_[0].modes).T
+    assert len(weights) >= 2 and np.isclose(weights.sum(), 1)
+    assert np.isfinite(means).all() and (stds > 0).all() and np.isfinite(stds).all()
+    assert np.isclose(weights[np.abs(means / 1e300 - 60) < 10].sum(), 0.4, atol=0.1)
+    back = encoder.inverse_transform(encoder.transform(huge))
+    np.testing.assert_allclose(back["x"], huge["x"], rtol=1e-5, atol=1e296)
 
 
 def test_modes_and_point_masses_share_one_block(two_humps):
