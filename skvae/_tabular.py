@@ -270,15 +270,14 @@ class TabularEncoder:
             return
         # Missing cells (NaN) are left out of every statistic.
         if self.scaling == "standard":
-            self.center_ = np.nanmean(numeric, axis=0)
-            scale = np.nanstd(numeric, axis=0)
+            self.center_, scale = _nan_mean_std(numeric)
         elif self.scaling == "robust":
             self.center_ = np.nanmedian(numeric, axis=0)
             q75, q25 = np.nanpercentile(numeric, [75, 25], axis=0)
             # 1.349 makes the IQR a standard deviation for Gaussian data; columns
             # whose IQR is zero (mostly constant) fall back to their std.
             scale = (q75 - q25) / 1.349
-            scale = np.where(scale > 0, scale, np.nanstd(numeric, axis=0))
+            scale = np.where(scale > 0, scale, _nan_mean_std(numeric)[1])
         else:
             self.quantile_ = QuantileTransformer(
                 output_distribution="normal",
@@ -840,6 +839,24 @@ def _sorted_levels(values):
 def _check_not_empty(n_rows):
     if n_rows == 0:
         raise ValueError("Found an empty table (0 rows); at least 1 is needed.")
+
+
+def _nan_mean_std(values):
+    """Each column's mean and standard deviation over its observed cells.
+
+    Columns of values near the float limit (1e300), whose sum or squares
+    overflow, are measured in units of their largest magnitude instead.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.nanmean(values, axis=0)
+        std = np.nanstd(values, axis=0)
+    overflowed = ~(np.isfinite(mean) & np.isfinite(std))
+    if overflowed.any():
+        part = values[:, overflowed]
+        unit = np.nanmax(np.abs(part), axis=0)
+        mean[overflowed] = unit * np.nanmean(part / unit, axis=0)
+        std[overflowed] = unit * np.nanstd(part / unit, axis=0)
+    return mean, std
 
 
 def _check_real(name, series):

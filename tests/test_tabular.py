@@ -431,6 +431,23 @@ def test_modes_find_the_humps_and_code_each_value_by_its_own(two_humps):
     np.testing.assert_allclose(back["x"], x, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("scaling", ["standard", "robust"])
+def test_values_near_the_float_limit_are_scaled_as_any_others(scaling):
+    # Their squares overflow float64: a plain std would be infinite and would
+    # flatten the column to 0. Mostly zeros, so the robust scale (IQR 0) falls
+    # back to the std too.
+    x = np.zeros(200)
+    x[::10] = np.random.RandomState(0).normal(5, 2, 20)
+    plain = TabularEncoder(scaling=scaling).fit(pd.DataFrame({"x": x}))
+    huge = TabularEncoder(scaling=scaling).fit(pd.DataFrame({"x": x * 1e300}))
+    np.testing.assert_allclose(huge.scale_, plain.scale_ * 1e300, rtol=1e-9)
+    np.testing.assert_allclose(
+        huge.transform(pd.DataFrame({"x": x * 1e300})),
+        plain.transform(pd.DataFrame({"x": x})),
+        rtol=1e-6,
+    )
+
+
 def test_modes_of_values_near_the_float_limit(two_humps):
     # Their squares overflow float64; the modes are found all the same.
     huge = two_humps * 1e300
