@@ -119,6 +119,12 @@ def anomaly_scores(model, X):
 
 def run_one(method, X_train, X_test, y_test, seed, params):
     model = skvae_detector(seed, **params) if method == "skvae" else peer(method, seed)
+    return evaluate(model, X_train, X_test, y_test)
+
+
+def evaluate(model, X_train, X_test, y_test):
+    """Fit ``model`` on ``X_train`` and rank ``X_test`` against ``y_test``:
+    ROC-AUC, average precision, seconds and a status."""
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():
