@@ -161,6 +161,31 @@ def evaluate(model, X_train, X_test, y_test):
     )
 
 
+def record(rows, out, dataset, X_train, X_test, seed, method, result):
+    """Append one run's row to ``rows``, print it, and rewrite ``out`` (if
+    any) so that an interrupted benchmark keeps what it measured."""
+    rows.append(
+        dict(
+            dataset=dataset,
+            n_train=len(X_train),
+            n_test=len(X_test),
+            d=X_train.shape[1],
+            seed=seed,
+            method=method,
+            **result,
+        )
+    )
+    print(
+        f"{dataset:22s} seed {seed} {method:9s} "
+        f"AUC {result['roc_auc']:.3f} AP {result['avg_precision']:.3f} "
+        f"fit {result['fit_s']:.1f}s {result['status']}",
+        flush=True,
+    )
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(rows).to_csv(out, index=False)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -219,26 +244,7 @@ def main():
             X_test = remove_cells(X_test, args.missing, 2000 + seed)
             for method in args.methods:
                 result = run_one(method, X_train, X_test, y_test, seed, params)
-                rows.append(
-                    dict(
-                        dataset=path.stem,
-                        n_train=len(X_train),
-                        n_test=len(X_test),
-                        d=X.shape[1],
-                        seed=seed,
-                        method=method,
-                        **result,
-                    )
-                )
-                print(
-                    f"{path.stem:22s} seed {seed} {method:9s} "
-                    f"AUC {result['roc_auc']:.3f} AP {result['avg_precision']:.3f} "
-                    f"fit {result['fit_s']:.1f}s",
-                    flush=True,
-                )
-                if args.out:
-                    args.out.parent.mkdir(parents=True, exist_ok=True)
-                    pd.DataFrame(rows).to_csv(args.out, index=False)
+                record(rows, args.out, path.stem, X_train, X_test, seed, method, result)
     frame = pd.DataFrame(rows)
     summary = frame.groupby("method")[["roc_auc", "avg_precision", "fit_s"]].agg(
         {"roc_auc": "mean", "avg_precision": "mean", "fit_s": "sum"}

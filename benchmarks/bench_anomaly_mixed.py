@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from bench_anomaly import evaluate, make_split, peer, skvae_detector
+from bench_anomaly import evaluate, make_split, peer, record, skvae_detector
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -97,26 +97,7 @@ def main():
                 else:
                     model = one_hot_peer(method, seed, X_train)
                 result = evaluate(model, X_train, X_test, y_test)
-                rows.append(
-                    dict(
-                        dataset=name,
-                        n_train=len(X_train),
-                        n_test=len(X_test),
-                        d=X.shape[1],
-                        seed=seed,
-                        method=method,
-                        **result,
-                    )
-                )
-                print(
-                    f"{name:14s} seed {seed} {method:9s} "
-                    f"AUC {result['roc_auc']:.3f} AP {result['avg_precision']:.3f} "
-                    f"fit {result['fit_s']:.1f}s {result['status']}",
-                    flush=True,
-                )
-                if args.out:
-                    args.out.parent.mkdir(parents=True, exist_ok=True)
-                    pd.DataFrame(rows).to_csv(args.out, index=False)
+                record(rows, args.out, name, X_train, X_test, seed, method, result)
     frame = pd.DataFrame(rows)
     summary = frame.groupby(["dataset", "method"])[
         ["roc_auc", "avg_precision", "fit_s"]
