@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from skvae._base import _MAX_EPOCHS_AUTO, _MIN_STEPS_AUTO
-from skvae._streaming import TableChunks, for_each_chunk
+from skvae._streaming import TableChunks, csv_separator, for_each_chunk
 
 __all__ = ["main"]
 
@@ -130,7 +130,11 @@ def _parser():
         formatter_class=defaults,
     )
     impute.add_argument("data", type=Path, help="a .csv or .parquet file")
-    impute.add_argument("out", type=Path, help="the filled table, as CSV")
+    impute.add_argument(
+        "out",
+        type=Path,
+        help="the filled table, as CSV (with the input's column separator)",
+    )
     _add_fit_options(impute)
     impute.set_defaults(run=_impute)
 
@@ -269,7 +273,9 @@ def read_table(path, rows=None):
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".gz"):
-            frame = pd.read_csv(path, skipinitialspace=True, nrows=rows)
+            frame = pd.read_csv(
+                path, sep=csv_separator(path), skipinitialspace=True, nrows=rows
+            )
         else:
             raise InputError(f"{path}: expected a .csv or .parquet file")
     except ImportError as exc:
@@ -427,7 +433,9 @@ def _impute(args):
     frame = read_table(args.data)
     imputer = VAEImputer(random_state=args.random_state, verbose=args.verbose)
     filled = imputer.fit_transform(frame)
-    filled.to_csv(args.out, index=False)
+    parquet = args.data.suffix.lower() == ".parquet"
+    separator = "," if parquet else csv_separator(args.data)
+    filled.to_csv(args.out, index=False, sep=separator)
     print(
         f"filled {int(frame.isna().to_numpy().sum())} empty cells; wrote "
         f"{len(filled)} rows to {args.out}",

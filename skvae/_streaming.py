@@ -3,12 +3,31 @@
 # License: BSD 3-Clause
 
 import contextlib
+import gzip
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["ChunkError", "TableChunks", "for_each_chunk"]
+__all__ = ["ChunkError", "TableChunks", "csv_separator", "for_each_chunk"]
+
+# Besides the comma, what spreadsheets write as "CSV" in other locales.
+_OTHER_SEPARATORS = (";", "\t", "|")
+
+
+def csv_separator(path):
+    """The column separator of a CSV file, from its header line: a comma
+    if the header holds one, else the most frequent of ``;``, tab and ``|``
+    it holds (read as one column, such a file would be modelled as one
+    categorical column with a level per row), else a comma."""
+    opener = gzip.open if Path(path).suffix.lower() == ".gz" else open
+    with opener(path, "rt", errors="replace") as file:
+        header = file.readline()
+    if "," in header:
+        return ","
+    counts = {sep: header.count(sep) for sep in _OTHER_SEPARATORS}
+    most = max(counts, key=counts.get)
+    return most if counts[most] else ","
 
 
 class ChunkError(ValueError):
@@ -58,9 +77,13 @@ class TableChunks:
                 for batch in parquet.iter_batches(batch_size=self.chunk_rows):
                     yield batch.to_pandas()
         else:
+            separator = csv_separator(self.path)
             if self._text_columns is None:
                 first = pd.read_csv(
-                    self.path, nrows=self.chunk_rows, skipinitialspace=True
+                    self.path,
+                    sep=separator,
+                    nrows=self.chunk_rows,
+                    skipinitialspace=True,
                 )
                 self._text_columns = [
                     c
@@ -70,6 +93,7 @@ class TableChunks:
                 ]
             with pd.read_csv(
                 self.path,
+                sep=separator,
                 chunksize=self.chunk_rows,
                 skipinitialspace=True,
                 dtype=dict.fromkeys(self._text_columns, str) or None,

@@ -127,6 +127,30 @@ def test_impute_fills_the_empty_cells_of_a_file(table, tmp_path, capsys):
     assert "filled 20 empty cells" in capsys.readouterr().err
 
 
+def test_files_separated_by_semicolons_or_tabs_read_as_tables(table, tmp_path):
+    # Read as one column, such a file was one categorical level per row.
+    frame = pd.read_csv(table).iloc[:120]
+    results = {}
+    for name, separator in (("comma", ","), ("semicolon", ";"), ("tab", "\t")):
+        path, out = tmp_path / f"{name}.csv", tmp_path / f"{name}_scores.csv"
+        frame.to_csv(path, index=False, sep=separator)
+        assert main(["detect", str(path), "--out", str(out), "--top", "0"]) == 0
+        results[name] = pd.read_csv(out)
+    pd.testing.assert_frame_equal(results["semicolon"], results["comma"])
+    pd.testing.assert_frame_equal(results["tab"], results["comma"])
+
+
+def test_impute_writes_the_separator_it_read(table, tmp_path):
+    holes = pd.read_csv(table).iloc[:120]
+    holes.iloc[::6, 2] = None
+    path, out = tmp_path / "holes.csv", tmp_path / "filled.csv"
+    holes.to_csv(path, index=False, sep=";")
+    assert main(["impute", str(path), str(out)]) == 0
+    filled = pd.read_csv(out, sep=";")
+    assert filled.columns.tolist() == holes.columns.tolist()
+    assert not filled.isna().any().any()
+
+
 def test_drop_and_id_columns_stay_out_of_the_model(table, tmp_path):
     frame = pd.read_csv(table)
     frame.insert(0, "patient", [f"p{i}" for i in range(len(frame))])

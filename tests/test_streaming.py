@@ -1,8 +1,10 @@
+import gzip
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from skvae._streaming import ChunkError, TableChunks, for_each_chunk
+from skvae._streaming import ChunkError, TableChunks, csv_separator, for_each_chunk
 
 
 @pytest.fixture
@@ -34,6 +36,35 @@ def test_chunks_hold_every_row_once_indexed_by_file_row(table, tmp_path, suffix)
     assert chunks.n_rows == 250
     # the column that was text in the first chunk stays text
     assert parts[2]["code"].tolist()[:2] == ["1", "2"]
+
+
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_chunks_of_files_with_another_column_separator(table, tmp_path, separator):
+    path = tmp_path / "table.csv"
+    table.to_csv(path, index=False, sep=separator)
+    parts = list(TableChunks(path, chunk_rows=100))
+    pd.testing.assert_frame_equal(pd.concat(parts), table, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    "header, separator",
+    [
+        ("a,b;c\n", ","),  # a comma decides, whatever else the names hold
+        ("a;b;c\n", ";"),
+        ("a\tb\n", "\t"),
+        ("a|b|c;d\n", "|"),
+        ("a\n", ","),  # one column
+        ("", ","),  # empty file: pandas says what is wrong
+    ],
+)
+def test_csv_separator_is_read_from_the_header(tmp_path, header, separator):
+    path = tmp_path / "table.csv"
+    path.write_text(header + "1\n")
+    assert csv_separator(path) == separator
+    gz = tmp_path / "table.csv.gz"
+    with gzip.open(gz, "wt") as file:
+        file.write(header)
+    assert csv_separator(gz) == separator
 
 
 def test_an_error_names_the_rows_of_its_chunk(table, tmp_path):
