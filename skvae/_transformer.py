@@ -186,8 +186,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         -------
         X_original : DataFrame or ndarray of shape (n_samples, n_features)
             The decoder's most likely row for each code: a DataFrame with the
-            training columns and dtypes if ``fit`` was given a DataFrame, else a
-            float ndarray.
+            training columns and dtypes if ``fit`` was given a DataFrame (and
+            the index of ``X``, if a DataFrame), else a float ndarray.
         """
         check_is_fitted(self)
         Z = _check_latent(X, self.module_.n_components)
@@ -195,8 +195,10 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         def decode(module, z):
             return module.mode(module.decode(z))
 
-        encoded = self._run_chunked(decode, Z)
-        return self._encoder.inverse_transform(encoded)
+        decoded = self._encoder.inverse_transform(self._run_chunked(decode, Z))
+        if isinstance(X, pd.DataFrame) and isinstance(decoded, pd.DataFrame):
+            decoded.index = X.index
+        return decoded
 
     @property
     def _n_features_out(self):

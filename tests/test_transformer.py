@@ -61,6 +61,9 @@ def test_pandas_output(fitted_wine, wine_mixed):
     assert isinstance(Z, pd.DataFrame)
     assert list(Z.columns) == ["vaetransformer0", "vaetransformer1", "vaetransformer2"]
     pd.testing.assert_index_equal(Z.index, wine_mixed.index)
+    # decoded rows keep the codes' index: the rows they came from
+    some = Z.iloc[[5, 1, 40]]
+    pd.testing.assert_index_equal(vae.inverse_transform(some).index, some.index)
 
 
 def test_in_pipeline_column_transformer_and_grid_search():
