@@ -639,6 +639,14 @@ def _as_frame(X):
     return frame.infer_objects() if array.dtype == object else frame
 
 
+# A categorical column with at least this many distinct values, more than
+# this share of its rows, is most likely an identifier (a name, a row number
+# as text): fitting it is slow (a one-hot block as wide as the rows) and
+# teaches nothing about new rows.
+_IDENTIFIER_LEVELS = 50
+_IDENTIFIER_SHARE = 0.5
+
+
 def _infer_schema(name, series, kind=None, point_mass_rule=(None, 0, 0), max_modes=1):
     """The column's schema; ``kind`` overrides the guess from its dtype,
     ``point_mass_rule`` is ``(point_mass_share, max_point_masses,
@@ -693,6 +701,18 @@ def _infer_schema(name, series, kind=None, point_mass_rule=(None, 0, 0), max_mod
         )
     if kind == "categorical" and len(levels) == 2:
         kind = "binary"  # the same distribution, one logit instead of two
+    distinct = observed.nunique()
+    if kind == "categorical" and distinct >= _IDENTIFIER_LEVELS:
+        if distinct > _IDENTIFIER_SHARE * len(observed):
+            warnings.warn(
+                f"Column {name!r} holds {distinct} distinct values in "
+                f"{len(observed)} rows: as a categorical column it names rows "
+                "rather than describing them (each level is an input of its own, "
+                "and new rows bring unseen levels). Drop it, or pass it as --id "
+                "on the command line.",
+                UserWarning,
+                stacklevel=2,
+            )
     return ColumnSchema(name, kind, dtype, levels=levels, missing_rate=missing_rate)
 
 

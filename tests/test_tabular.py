@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -287,6 +289,17 @@ def test_complex_numbers_are_named_not_cast(wine_mixed):
     turned = wine_mixed.assign(alcohol=wine_mixed["alcohol"] + 0j)
     with pytest.raises(ValueError, match="'alcohol' holds complex numbers"):
         encoder.transform(turned)
+
+
+def test_a_column_that_names_its_rows_gets_a_warning(wine_mixed):
+    named = wine_mixed.assign(name=[f"wine {i}" for i in range(len(wine_mixed))])
+    with pytest.warns(UserWarning, match="'name' holds 178 distinct values in 178"):
+        TabularEncoder().fit(named)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # ordinary categories, and the same names with most of them repeated
+        TabularEncoder().fit(wine_mixed)
+        TabularEncoder().fit(named.assign(name=[f"w{i % 60}" for i in range(178)]))
 
 
 def test_strict_transform_rejects_unseen_levels_and_allows_holes(wine_mixed):
