@@ -451,6 +451,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         """
         check_is_fitted(self)
         self._learn_scoring_if_needed()
+        self._complete_indicators()  # masking hides every column in turn
         if self._column_baseline is None:
             rows = getattr(self, "_baseline_rows", None)
             if rows is None:  # after partial_fit: from its sample

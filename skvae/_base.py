@@ -29,6 +29,7 @@ from skvae._training import (
     INDICATOR_STEPS,
     TRIM_AFTER_STEPS_INCREMENTAL,
     check_finite_loss,
+    indicator_batches,
     make_optimizer,
     train_epoch,
     train_indicators,
@@ -37,6 +38,11 @@ from skvae._training import (
 )
 
 __all__ = ["BaseVAE", "auto_step_budget", "fill_doc"]
+
+# The rows that fit's indicator steps draw wait for the first input that needs
+# the indicators only while they take at most this many bytes; more (very wide
+# or large tables) and the steps run in fit, as a pickle would carry them.
+_DEFERRED_INDICATOR_BYTES = 8 * 2**20
 
 # Measured on the ADBench dev suite (benchmarks/RESULTS.md): tiny tables need a
 # floor on optimiser steps, a fixed epoch count leaves them undertrained; 1,000
@@ -437,6 +443,8 @@ class BaseVAE(BaseEstimator):
         fitted network, the encoder and the network are kept and trained further.
         """
         warm = self.warm_start and hasattr(self, "module_")
+        if warm:
+            self._complete_indicators()
         rng = check_random_state(self.random_state)
         if warm:
             data = self._encode_more(X)
@@ -485,6 +493,7 @@ class BaseVAE(BaseEstimator):
                 self._indicator_steps,
                 batch_size,
                 generator,
+                defer=True,
             )
         self.validation_scores_ = (
             history.validation_scores if val_rows is not None else None
@@ -568,6 +577,8 @@ class BaseVAE(BaseEstimator):
         encoded chunk.
         """
         first = not hasattr(self, "module_")
+        if not first:
+            self._complete_indicators()
         if first:
             data = self._start_anew(
                 X, n_conditions, check_random_state(self.random_state)
@@ -644,23 +655,95 @@ class BaseVAE(BaseEstimator):
             torch.manual_seed(seed)
             yield torch.Generator().manual_seed(seed)
 
-    def _train_indicators(self, x, condition, steps, batch_size, generator):
+    def _train_indicators(
+        self, x, condition, steps, batch_size, generator, defer=False
+    ):
         """Train the indicators of the columns without holes in fit
         (:func:`~skvae._training.train_indicators`); those of columns with
-        holes learned with the rest."""
+        holes learned with the rest.
+
+        With ``defer`` the steps wait for the first input that needs them (a
+        hole in such a column, or ``explain``'s masking; complete rows score
+        the same either way): about 6% of a small table's fit. What they
+        would use is kept: the rows their batches draw and torch's random
+        state, so they make the same steps whenever they run.
+        """
+        self._pending_indicators = None
         never_missing = self._never_missing_variables()
-        if steps and never_missing.any():
-            train_indicators(
-                self.module_,
-                x,
-                condition=condition,
-                steps=steps,
-                batch_size=min(batch_size, INDICATOR_BATCH_SIZE),
-                learning_rate=INDICATOR_LR_FACTOR * self.learning_rate,
-                beta=self.beta,
-                generator=generator,
-                variables=torch.as_tensor(never_missing, device=self._device),
+        if not (steps and never_missing.any()):
+            return
+        batches = indicator_batches(
+            x.shape[0], steps, min(batch_size, INDICATOR_BATCH_SIZE), generator
+        )
+        drawn, positions = torch.unique(torch.cat(batches), return_inverse=True)
+        row_bytes = x.element_size() * x[0].numel()
+        if not defer or len(drawn) * row_bytes > _DEFERRED_INDICATOR_BYTES:
+            self._run_indicators(x, condition, batches, never_missing)
+            return
+        drawn = drawn.to(x.device)
+        device = self._device
+        self._pending_indicators = {
+            "rows": x.index_select(0, drawn).cpu(),
+            "condition": None
+            if condition is None
+            else condition.index_select(0, drawn).cpu(),
+            # one array: a list of views would pickle the whole index per step
+            "batches": positions.view(len(batches), -1).cpu().numpy(),
+            "variables": never_missing,
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(device)
+            if device.type == "cuda"
+            else None,
+        }
+
+    def _run_indicators(self, x, condition, batches, never_missing):
+        train_indicators(
+            self.module_,
+            x,
+            condition=condition,
+            batches=batches,
+            learning_rate=INDICATOR_LR_FACTOR * self.learning_rate,
+            beta=self.beta,
+            variables=torch.as_tensor(never_missing, device=self._device),
+        )
+
+    def _complete_indicators(self):
+        """Run the indicator steps that fit deferred, as fit would have, and
+        refresh the float64 copy that predicts."""
+        pending = getattr(self, "_pending_indicators", None)
+        if pending is None:
+            return
+        device = self._device
+        on_cuda = device.type == "cuda" and pending["cuda_rng"] is not None
+        # Called from inside prediction too, which runs without autograd.
+        with (
+            torch.inference_mode(False),
+            torch.enable_grad(),
+            torch.random.fork_rng(devices=[device.index or 0] if on_cuda else []),
+            limited_torch_threads(),
+        ):
+            torch.set_rng_state(pending["rng"])
+            if on_cuda:
+                torch.cuda.set_rng_state(pending["cuda_rng"], device)
+            condition = pending["condition"]
+            self._run_indicators(
+                pending["rows"].to(device),
+                None if condition is None else condition.to(device),
+                [torch.as_tensor(rows) for rows in pending["batches"]],
+                pending["variables"],
             )
+        self._pending_indicators = None
+        self._module64 = _float64_copy(self.module_)
+
+    def _needs_indicators(self, x):
+        """Whether encoded rows ``x`` hide a variable whose indicators fit
+        deferred (a hole in a column that had none in fit)."""
+        pending = getattr(self, "_pending_indicators", None)
+        if pending is None or x.shape[-1] != self.module_.n_features:
+            return False
+        holes = torch.isnan(x).index_select(-1, self.module_.variable_first_entry)
+        variables = torch.as_tensor(pending["variables"], device=x.device)
+        return bool(holes[:, variables].any())
 
     def _encode_more(self, X):
         """Validate and encode rows that train a fitted model further: they must
@@ -758,6 +841,9 @@ class BaseVAE(BaseEstimator):
         results = []
         with self._inference() as module:
             for tensors in self._chunks(data, *arrays, chunk_rows=chunk_rows):
+                if self._needs_indicators(tensors[0]):
+                    self._complete_indicators()
+                    module = self._module64
                 results.append(function(module, *tensors).double().cpu().numpy())
         return np.concatenate(results, axis=0)
 

@@ -24,6 +24,7 @@ __all__ = [
     "negative_elbo",
     "trimmed_rows",
     "train_indicators",
+    "indicator_batches",
 ]
 
 # Rows per chunk wherever rows are evaluated without gradients (validation here,
@@ -322,6 +323,16 @@ def train_epoch(
     return float(total) / n_rows, n_batches
 
 
+def indicator_batches(n_rows, steps, batch_size, generator=None):
+    """The random row batches of :func:`train_indicators`: ``steps`` index
+    tensors of ``min(batch_size, n_rows)`` rows each, drawn with
+    ``generator``."""
+    batch_size = min(batch_size, n_rows)
+    return [
+        torch.randint(n_rows, (batch_size,), generator=generator) for _ in range(steps)
+    ]
+
+
 def train_indicators(
     module,
     X,
@@ -333,6 +344,7 @@ def train_indicators(
     beta=1.0,
     generator=None,
     variables=None,
+    batches=None,
 ):
     """Teach a trained ``module`` what a hidden cell means, changing nothing else.
 
@@ -342,17 +354,19 @@ def train_indicators(
     per row is hidden from the encoder and still scored. A row without holes
     encodes and scores exactly as before (its indicators are 0); a row with one
     gets a posterior that allows for it. Missing cells and ``explain``'s masking
-    use this.
+    use this. ``batches`` (row indices of ``X``, one tensor per step) replaces
+    the batches drawn with ``generator``: drawn beforehand by
+    :func:`indicator_batches`, they make the same steps (nothing else here
+    draws from ``generator``).
     """
-    n_rows = X.shape[0]
-    batch_size = min(batch_size, n_rows)
+    if batches is None:
+        batches = indicator_batches(X.shape[0], steps, batch_size, generator)
     frozen = [p for p in module.parameters() if p is not module.indicator_weight]
     for p in frozen:
         p.requires_grad_(False)
     optimizer = torch.optim.Adam([module.indicator_weight], lr=learning_rate)
     try:
-        for _ in range(steps):
-            rows = torch.randint(n_rows, (batch_size,), generator=generator)
+        for rows in batches:
             rows = rows.to(X.device)
             cond = condition.index_select(0, rows) if condition is not None else None
             loss = negative_elbo(

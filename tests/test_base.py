@@ -8,6 +8,7 @@ import warnings
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -323,3 +324,61 @@ def test_partial_fit_reports_each_call_when_verbose(wine_mixed, capsys):
         "partial_fit call 2",
     ]
     assert lines[1].endswith(f"over {len(wine_mixed)} rows")
+
+
+def _fitted_pair(monkeypatch, data, estimator_class=VAEAnomalyDetector, **params):
+    """The same fit twice: indicator steps deferred (the default) and run in
+    fit (no bytes allowed for deferring)."""
+    deferred = estimator_class(max_epochs=5, random_state=0, **params).fit(data)
+    monkeypatch.setattr(skvae._base, "_DEFERRED_INDICATOR_BYTES", 0)
+    eager = estimator_class(max_epochs=5, random_state=0, **params).fit(data)
+    monkeypatch.undo()
+    assert deferred._pending_indicators is not None
+    assert eager._pending_indicators is None
+    return deferred, eager
+
+
+def test_deferred_indicator_steps_run_only_when_needed_and_as_in_fit(
+    monkeypatch, wine_spiky
+):
+    deferred, eager = _fitted_pair(monkeypatch, wine_spiky)
+    # complete rows do not need them, and score the same without them
+    np.testing.assert_array_equal(
+        deferred.score_samples(wine_spiky), eager.score_samples(wine_spiky)
+    )
+    assert deferred._pending_indicators is not None
+    # a pickle carries them; a hole in a column that had none runs them
+    loaded = pickle.loads(pickle.dumps(deferred))
+    holed = wine_spiky.copy()
+    holed.iloc[::4, 0] = np.nan  # "alcohol" had no hole in fit
+    np.testing.assert_array_equal(
+        loaded.score_samples(holed), eager.score_samples(holed)
+    )
+    assert loaded._pending_indicators is None
+    # explain's masking runs them too
+    np.testing.assert_array_equal(
+        np.asarray(deferred.explain(wine_spiky.iloc[:20])),
+        np.asarray(eager.explain(wine_spiky.iloc[:20])),
+    )
+    assert deferred._pending_indicators is None
+
+
+def test_training_more_runs_the_deferred_indicator_steps_first(monkeypatch, wine_mixed):
+    deferred, eager = _fitted_pair(monkeypatch, wine_mixed)
+    deferred.partial_fit(wine_mixed)
+    eager.partial_fit(wine_mixed)
+    for a, b in zip(
+        deferred.module_.parameters(), eager.module_.parameters(), strict=True
+    ):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_the_imputer_fills_as_if_its_indicator_steps_ran_in_fit(
+    monkeypatch, wine_mixed
+):
+    holed = wine_mixed.copy()
+    holed.iloc[::5, 1] = np.nan
+    deferred, eager = _fitted_pair(monkeypatch, holed, VAEImputer)
+    test = wine_mixed.copy()
+    test.iloc[::3, 0] = np.nan  # a column without holes in fit
+    pd.testing.assert_frame_equal(deferred.transform(test), eager.transform(test))
