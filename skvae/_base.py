@@ -662,11 +662,11 @@ class BaseVAE(BaseEstimator):
         (:func:`~skvae._training.train_indicators`); those of columns with
         holes learned with the rest.
 
-        With ``defer`` the steps wait for the first input that needs them (a
-        hole in such a column, or ``explain``'s masking; complete rows score
-        the same either way): about 6% of a small table's fit. What they
-        would use is kept: the rows their batches draw and torch's random
-        state, so they make the same steps whenever they run.
+        With ``defer``, on CPU, the steps wait for the first input that needs
+        them (a hole in such a column, ``explain``'s masking, more training;
+        complete rows score the same either way): about 6% of a small table's
+        fit. What they would use is kept: the rows their batches draw and
+        torch's random state, so they make the same steps whenever they run.
         """
         self._pending_indicators = None
         never_missing = self._never_missing_variables()
@@ -677,11 +677,15 @@ class BaseVAE(BaseEstimator):
         )
         drawn, positions = torch.unique(torch.cat(batches), return_inverse=True)
         row_bytes = x.element_size() * x[0].numel()
-        if not defer or len(drawn) * row_bytes > _DEFERRED_INDICATOR_BYTES:
+        # On CUDA they run now: their random draws come from the device, and a
+        # model loaded on a CPU-only machine could not repeat them.
+        if (
+            not defer
+            or self._device.type != "cpu"
+            or len(drawn) * row_bytes > _DEFERRED_INDICATOR_BYTES
+        ):
             self._run_indicators(x, condition, batches, never_missing)
             return
-        drawn = drawn.to(x.device)
-        device = self._device
         self._pending_indicators = {
             "rows": x.index_select(0, drawn).cpu(),
             "condition": None
@@ -691,9 +695,6 @@ class BaseVAE(BaseEstimator):
             "batches": positions.view(len(batches), -1).cpu().numpy(),
             "variables": never_missing,
             "rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state(device)
-            if device.type == "cuda"
-            else None,
         }
 
     def _run_indicators(self, x, condition, batches, never_missing):
@@ -704,7 +705,7 @@ class BaseVAE(BaseEstimator):
             batches=batches,
             learning_rate=INDICATOR_LR_FACTOR * self.learning_rate,
             beta=self.beta,
-            variables=torch.as_tensor(never_missing, device=self._device),
+            variables=torch.as_tensor(never_missing, device=x.device),
         )
 
     def _complete_indicators(self):
@@ -713,25 +714,25 @@ class BaseVAE(BaseEstimator):
         pending = getattr(self, "_pending_indicators", None)
         if pending is None:
             return
-        device = self._device
-        on_cuda = device.type == "cuda" and pending["cuda_rng"] is not None
-        # Called from inside prediction too, which runs without autograd.
-        with (
-            torch.inference_mode(False),
-            torch.enable_grad(),
-            torch.random.fork_rng(devices=[device.index or 0] if on_cuda else []),
-            limited_torch_threads(),
-        ):
-            torch.set_rng_state(pending["rng"])
-            if on_cuda:
-                torch.cuda.set_rng_state(pending["cuda_rng"], device)
-            condition = pending["condition"]
-            self._run_indicators(
-                pending["rows"].to(device),
-                None if condition is None else condition.to(device),
-                [torch.as_tensor(rows) for rows in pending["batches"]],
-                pending["variables"],
-            )
+        # Called from inside prediction too, which runs without autograd. On
+        # CPU, where fit deferred them, even if the model was loaded on a GPU.
+        self.module_.cpu()
+        try:
+            with (
+                torch.inference_mode(False),
+                torch.enable_grad(),
+                torch.random.fork_rng(devices=[]),
+                limited_torch_threads(),
+            ):
+                torch.set_rng_state(pending["rng"])
+                self._run_indicators(
+                    pending["rows"],
+                    pending["condition"],
+                    [torch.as_tensor(rows) for rows in pending["batches"]],
+                    pending["variables"],
+                )
+        finally:
+            self.module_.to(self._device)
         self._pending_indicators = None
         self._module64 = _float64_copy(self.module_)
 
