@@ -443,10 +443,9 @@ class BaseVAE(BaseEstimator):
         fitted network, the encoder and the network are kept and trained further.
         """
         warm = self.warm_start and hasattr(self, "module_")
-        if warm:
-            self._complete_indicators()
         rng = check_random_state(self.random_state)
         if warm:
+            self._complete_indicators()
             data = self._encode_more(X)
             seed = int(rng.randint(np.iinfo(np.int32).max))
         else:
@@ -577,13 +576,12 @@ class BaseVAE(BaseEstimator):
         encoded chunk.
         """
         first = not hasattr(self, "module_")
-        if not first:
-            self._complete_indicators()
         if first:
             data = self._start_anew(
                 X, n_conditions, check_random_state(self.random_state)
             )
         else:
+            self._complete_indicators()
             data = self._encode_more(X)
         device = self._device
         batch_size = min(self.batch_size, data.shape[0])
@@ -675,27 +673,24 @@ class BaseVAE(BaseEstimator):
         batches = indicator_batches(
             x.shape[0], steps, min(batch_size, INDICATOR_BATCH_SIZE), generator
         )
-        drawn, positions = torch.unique(torch.cat(batches), return_inverse=True)
-        row_bytes = x.element_size() * x[0].numel()
         # On CUDA they run now: their random draws come from the device, and a
         # model loaded on a CPU-only machine could not repeat them.
-        if (
-            not defer
-            or self._device.type != "cpu"
-            or len(drawn) * row_bytes > _DEFERRED_INDICATOR_BYTES
-        ):
-            self._run_indicators(x, condition, batches, never_missing)
-            return
-        self._pending_indicators = {
-            "rows": x.index_select(0, drawn).cpu(),
-            "condition": None
-            if condition is None
-            else condition.index_select(0, drawn).cpu(),
-            # one array: a list of views would pickle the whole index per step
-            "batches": positions.view(len(batches), -1).cpu().numpy(),
-            "variables": never_missing,
-            "rng": torch.get_rng_state(),
-        }
+        if defer and self._device.type == "cpu":
+            drawn, positions = torch.unique(torch.cat(batches), return_inverse=True)
+            if len(drawn) * x[0].nbytes <= _DEFERRED_INDICATOR_BYTES:
+                self._pending_indicators = {
+                    "rows": x.index_select(0, drawn),
+                    "condition": None
+                    if condition is None
+                    else condition.index_select(0, drawn),
+                    # one array: a list of views would pickle the whole index
+                    # once per step
+                    "batches": positions.view(len(batches), -1).numpy(),
+                    "variables": never_missing,
+                    "rng": torch.get_rng_state(),
+                }
+                return
+        self._run_indicators(x, condition, batches, never_missing)
 
     def _run_indicators(self, x, condition, batches, never_missing):
         train_indicators(
@@ -740,6 +735,8 @@ class BaseVAE(BaseEstimator):
         """Whether encoded rows ``x`` hide a variable whose indicators fit
         deferred (a hole in a column that had none in fit)."""
         pending = getattr(self, "_pending_indicators", None)
+        # Latent codes (inverse_transform) are no rows: they have other widths
+        # or, being validated finite, no holes.
         if pending is None or x.shape[-1] != self.module_.n_features:
             return False
         holes = torch.isnan(x).index_select(-1, self.module_.variable_first_entry)

@@ -701,18 +701,17 @@ def _infer_schema(name, series, kind=None, point_mass_rule=(None, 0, 0), max_mod
         )
     if kind == "categorical" and len(levels) == 2:
         kind = "binary"  # the same distribution, one logit instead of two
-    distinct = observed.nunique()
-    if kind == "categorical" and distinct >= _IDENTIFIER_LEVELS:
-        if distinct > _IDENTIFIER_SHARE * len(observed):
-            warnings.warn(
-                f"Column {name!r} holds {distinct} distinct values in "
-                f"{len(observed)} rows: as a categorical column it names rows "
-                "rather than describing them (each level is an input of its own, "
-                "and new rows bring unseen levels). Drop it, or pass it as --id "
-                "on the command line.",
-                UserWarning,
-                stacklevel=2,
-            )
+    distinct = observed.nunique() if kind == "categorical" else 0
+    if distinct >= _IDENTIFIER_LEVELS and distinct > _IDENTIFIER_SHARE * len(observed):
+        warnings.warn(
+            f"Column {name!r} holds {distinct} distinct values in "
+            f"{len(observed)} rows: as a categorical column it names rows "
+            "rather than describing them (each level is an input of its own, "
+            "and new rows bring unseen levels). Drop it, or pass it as --id "
+            "on the command line.",
+            UserWarning,
+            stacklevel=2,
+        )
     return ColumnSchema(name, kind, dtype, levels=levels, missing_rate=missing_rate)
 
 
