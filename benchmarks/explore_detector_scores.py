@@ -34,7 +34,14 @@ the training rows (``_fit_latent_mixture``). Groups (``--groups``):
 - ``masked``: the sum of the masked conditional log-likelihoods that
   ``explain`` computes (each column scored with itself hidden from the
   encoder), alone, with the latent term, averaged with ``L``, added to the
-  score, and combined with the score as robust z-scores (sum or minimum).
+  score, and combined with the score as robust z-scores (sum or minimum);
+- ``tails``: the numeric cells that lie outside the central 99% (or 99.8%)
+  of their column's training values hidden from the encoder, as a hole is,
+  and scored by the decoder from there: a few extreme cells cannot pull the
+  code towards themselves (the masked conditionals do this for every cell,
+  one at a time; here only the extreme ones, all at once, so that rows
+  without one score as before). The latent term from that code, or from the
+  row's own.
 
 Usage::
 
@@ -58,7 +65,15 @@ from sklearn.mixture._gaussian_mixture import _estimate_log_gaussian_prob
 from skvae import VAEAnomalyDetector
 from skvae._anomaly import _LATENT_MIXTURE_REG
 
-GROUPS = ("latent", "smoothing", "masked", "joint", "aggregate", "calibrated")
+GROUPS = (
+    "latent",
+    "smoothing",
+    "masked",
+    "joint",
+    "aggregate",
+    "calibrated",
+    "tails",
+)
 
 
 def score_parts(detector, X):
@@ -304,6 +319,50 @@ def masked_variants(detector, X_train, X_test, test, default_train, default_test
     }
 
 
+def tail_variants(detector, X_train, X_test, shares=(0.01, 0.002)):
+    """Scores with each numeric cell outside the central ``1 - share`` of its
+    column's training values hidden from the encoder (but scored)."""
+    detector._complete_indicators()
+    module = detector._module64
+    n_numeric = module.n_numeric
+    encoded = detector._run_chunked(lambda m, x: x, detector._encode(X_train))
+    numeric = encoded[:, :n_numeric]
+    out = {}
+    for share in shares:
+        low, high = (
+            torch.as_tensor(
+                np.nanquantile(numeric, q, axis=0), dtype=torch.float64
+            ).nan_to_num(nan=0.0)
+            for q in (share / 2, 1 - share / 2)
+        )
+
+        def score(module, x, own_latent, low=low, high=high):
+            clean, observed = module.split_missing(x)
+            if observed is None:
+                observed = clean.new_ones((x.shape[0], module.n_variables))
+            cells = x[:, :n_numeric]
+            tail = (cells < low) | (cells > high)  # NaN: neither
+            visible = observed.clone()
+            visible[:, :n_numeric] *= (~tail).to(visible.dtype)
+            seen = clean * visible[:, module.feature_variable]
+            mu, logvar = module._posterior(seen, visible)
+            loglik = module.log_likelihood(clean, module.decode(mu), observed)
+            loglik = loglik + detector._mode_log_jacobian(x)
+            scored = detector._point_masses_as_observed(x, observed)
+            bound = detector._with_typical_holes(loglik, scored).sum(dim=1)
+            if own_latent:
+                mu, logvar = module._posterior(clean, observed)
+            bound = bound + detector._latent_log_prior(mu, logvar)
+            return bound + detector._unexpected(x, scored).sum(dim=1)
+
+        tag = f"tails{1000 - round(share * 1000)}"
+        for own, suffix in ((False, ""), (True, "_ownlat")):
+            out[tag + suffix] = detector._run_chunked(
+                lambda m, x, own=own: score(m, x, own), detector._encode(X_test)
+            )
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", required=True)
@@ -352,6 +411,8 @@ def main():
                 variants |= masked_variants(
                     detector, X_train, X_test, test, default_train, default_test
                 )
+            if "tails" in args.groups:
+                variants |= tail_variants(detector, X_train, X_test)
             for variant, score in variants.items():
                 rows.append(
                     {

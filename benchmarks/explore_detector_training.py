@@ -1,0 +1,168 @@
+"""Training levers of the detector that have no parameter: one per run.
+
+Runs ``bench_anomaly.py`` (same protocol, splits and output) with the
+training loop of ``skvae._training`` patched for one lever, so that a lever
+is measured on the whole dev suite before any of it becomes code. Scoring
+is the default detector's throughout: each lever changes only how the
+network is trained. ``--lever`` (the rest of the command line goes to
+``bench_anomaly.py``):
+
+- ``core:Q``: once, at the first epoch past the trimming warm-up with 500
+  steps taken, the share ``Q`` of training rows with the highest
+  deterministic negative ELBO is dropped for the rest of the fit (MCD's
+  concentration step, applied to the network);
+- ``cell:PI,S``: a per-cell outlier mixture in the training loss only (the
+  robust VAE of Eduardo et al., 2020): each numeric cell's log-likelihood
+  ``l`` becomes ``log(PI e^l + (1 - PI) b)`` with ``b`` a broad N(0, S^2)
+  over the scaled value (times the bin's width for binned columns), so
+  that a cell the model explains worse than ``b`` stops pulling the decoder;
+- ``klwarm:N``: the KL term's weight rising linearly from 0 to 1 over the
+  first ``N`` steps (KL annealing, against unused latent dimensions);
+- ``noise:S``: Gaussian noise of standard deviation ``S`` (scaled units) on
+  the numeric cells the encoder sees in training steps, the likelihood
+  still scoring the clean values (a denoising encoder).
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/explore_detector_training.py \\
+        --lever noise:0.1 --methods skvae --datasets 14_glass --out noise.csv
+"""
+
+import argparse
+import math
+import runpy
+import sys
+from pathlib import Path
+
+import torch
+
+import skvae._base as base
+import skvae._training as training
+from skvae._network import FIND_MISSING, TabularVAE
+
+_LOG_2PI = math.log(2.0 * math.pi)
+# Steps before the core is chosen (at the first epoch past the warm-up).
+_CORE_AFTER_STEPS = 500
+
+
+class Lever:
+    """Per-fit state of a patched training loop."""
+
+    def __init__(self, kind, values):
+        self.kind, self.values = kind, values
+        self.reset()
+
+    def reset(self):
+        self.steps, self.core, self.noisy = 0, None, False
+
+
+def numeric_cell_mixture(module, x, loglik, observed, pi, spread):
+    """``loglik`` with each numeric cell's term mixed with a broad outlier
+    component (``cell``)."""
+    n_numeric = module.n_numeric
+    log_width = module.log_bin_width.clone()
+    if len(module.binned_columns):
+        log_width[module.binned_columns] = (2.0 * module.half_bin).log()
+    values = x[:, :n_numeric]
+    broad = -0.5 * (values / spread) ** 2 - math.log(spread) - 0.5 * _LOG_2PI
+    mixed = torch.logaddexp(
+        loglik[:, :n_numeric] + math.log(pi),
+        broad + log_width + math.log(1.0 - pi),
+    )
+    if observed is not None:
+        mixed = mixed * observed[:, :n_numeric]
+    return torch.cat([mixed, loglik[:, n_numeric:]], dim=1)
+
+
+def patch(lever):
+    negative_elbo, train_epoch = training.negative_elbo, training.train_epoch
+    posterior, train_vae = TabularVAE._posterior, base.train_vae
+
+    def patched_elbo(module, x, condition=None, beta=1.0, sample=True, **options):
+        if not sample:  # validation and scoring stay the default's
+            return negative_elbo(
+                module, x, condition, beta=beta, sample=False, **options
+            )
+        if lever.kind == "klwarm":
+            beta = beta * min(1.0, lever.steps / lever.values[0])
+        lever.steps += 1
+        if lever.kind == "cell" and options.get("observed") is not FIND_MISSING:
+            observed = options["observed"]
+            loglik, kl = module(
+                x,
+                condition,
+                sample=True,
+                hide_rate=options.get("hide_rate", 0.0),
+                observed=observed,
+            )
+            pi, spread = lever.values
+            loglik = numeric_cell_mixture(module, x, loglik, observed, pi, spread)
+            loss = -(loglik.sum(dim=1) - beta * kl)
+            share = options.get("trim_fraction", 0.0)
+            if share > 0:
+                kept = (~training.trimmed_rows(loss.detach(), share)).to(loss.dtype)
+                return (loss * kept).sum() / kept.sum()
+            return loss.mean()
+        lever.noisy = lever.kind == "noise"
+        try:
+            return negative_elbo(
+                module, x, condition, beta=beta, sample=True, **options
+            )
+        finally:
+            lever.noisy = False
+
+    def patched_posterior(module, x, visible, condition=None):
+        if lever.noisy and module.n_numeric:
+            n_numeric = module.n_numeric
+            noise = torch.randn_like(x[:, :n_numeric]) * lever.values[0]
+            if visible is not None:
+                noise = noise * visible[:, :n_numeric]
+            x = torch.cat([x[:, :n_numeric] + noise, x[:, n_numeric:]], dim=1)
+        return posterior(module, x, visible, condition)
+
+    def patched_epoch(module, optimizer, X, **options):
+        if (
+            lever.kind == "core"
+            and lever.core is None
+            and options.get("trim_from_batch") is not None
+            and lever.steps >= _CORE_AFTER_STEPS
+        ):
+            observed = options.get("observed")
+            with torch.inference_mode():
+                loglik, kl = module(X, sample=False, observed=observed)
+            loss = -(loglik.sum(dim=1) - kl)
+            keep = torch.nonzero(loss <= torch.quantile(loss, 1 - lever.values[0]))
+            keep = keep.ravel()
+            if torch.is_tensor(observed):
+                observed = observed.index_select(0, keep)
+            lever.core = (X.index_select(0, keep), observed)
+        if lever.core is not None:
+            X, options["observed"] = lever.core
+        return train_epoch(module, optimizer, X, **options)
+
+    def fresh_fit(*args, **options):
+        lever.reset()
+        return train_vae(*args, **options)
+
+    training.negative_elbo = patched_elbo
+    training.train_epoch = patched_epoch
+    TabularVAE._posterior = patched_posterior
+    base.train_vae = fresh_fit
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lever", required=True, help="core:Q, cell:PI,S, ...")
+    args, rest = parser.parse_known_args()
+    kind, _, values = args.lever.partition(":")
+    if kind not in ("core", "cell", "klwarm", "noise"):
+        parser.error(f"unknown lever {kind!r}")
+    patch(Lever(kind, [float(v) for v in values.split(",")]))
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    sys.argv = ["bench_anomaly.py", *rest]
+    runpy.run_path(str(here / "bench_anomaly.py"), run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()
