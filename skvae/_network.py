@@ -426,18 +426,20 @@ class TabularVAE(nn.Module):
         mu, logvar = self._posterior(x, observed)
         return self.log_likelihood(x, self.decode(mu), observed), mu, logvar
 
-    def importance_weighted_bound(self, x, eps):
-        """Importance-weighted bound on log p(x) per row (Burda et al., 2016).
+    def _importance_draws(self, x, eps):
+        """Codes drawn from each row's posterior and their importance weights.
 
-        ``eps`` holds ``k`` standard-normal draws ``(k, n_components)`` shared by all
-        rows, so the bound of a row does not depend on the other rows in the batch.
-        Returns ``(n,)``.
+        ``eps`` holds ``k`` standard-normal draws ``(k, n_components)`` shared
+        by all rows. Returns the decoder outputs at ``z = mu + sigma * eps``,
+        ``(n, k, n_features)``, and the log-weights ``log p(x_obs | z) + log
+        p(z) - log q(z | x)``, ``(n, k)``. ``x`` may hold NaN for missing cells,
+        which the weights leave out.
         """
-        mu, logvar = self.encode(x)
+        x, observed = self.split_missing(x)
+        mu, logvar = self._posterior(x, observed)
         std = (0.5 * logvar).exp()
         z = mu.unsqueeze(1) + std.unsqueeze(1) * eps.unsqueeze(0)  # (n, k, d)
         output = self.decode(z)
-        x, observed = self.split_missing(x)
         if observed is not None:
             observed = observed.unsqueeze(1)
         log_px = self.log_likelihood(x.unsqueeze(1), output, observed).sum(-1)
@@ -445,8 +447,57 @@ class TabularVAE(nn.Module):
         log_qz = (-0.5 * eps.pow(2) - 0.5 * _LOG_2PI).sum(-1) - 0.5 * logvar.sum(
             -1, keepdim=True
         )
-        log_w = log_px + log_pz - log_qz
+        return output, log_px + log_pz - log_qz
+
+    def importance_weighted_bound(self, x, eps):
+        """Importance-weighted bound on log p(x) per row (Burda et al., 2016).
+
+        ``eps`` holds ``k`` standard-normal draws ``(k, n_components)`` shared by all
+        rows, so the bound of a row does not depend on the other rows in the batch.
+        Returns ``(n,)``.
+        """
+        _, log_w = self._importance_draws(x, eps)
         return torch.logsumexp(log_w, dim=1) - math.log(eps.shape[0])
+
+    def conditional_output(self, x, eps):
+        """Decoder output of the importance-weighted estimate of the missing
+        cells given the observed ones (MIWAE, Mattei & Frellsen, 2019).
+
+        The ``k`` codes of :meth:`_importance_draws` are weighted by their
+        self-normalised importance weights, and the decoder's distributions
+        there averaged with those weights: for numeric entries the mean, for
+        binary entries and categorical blocks the probabilities, returned as
+        logits (log-probabilities), so that :meth:`mode` gives the estimate.
+        Returns ``(n, n_features)``.
+        """
+        output, log_w = self._importance_draws(x, eps)
+        log_w = F.log_softmax(log_w, dim=1).unsqueeze(-1)  # (n, k, 1)
+        nn_, nb = self.n_numeric, self.n_binary
+        parts = []
+        if nn_:
+            parts.append((log_w.exp() * output[..., :nn_]).sum(1))
+        if nb:
+            logits = output[..., nn_ : nn_ + nb]
+            log_p = torch.logsumexp(log_w + F.logsigmoid(logits), dim=1)
+            log_not_p = torch.logsumexp(log_w + F.logsigmoid(-logits), dim=1)
+            parts.append(log_p - log_not_p)
+        start = nn_ + nb
+        for size in self.category_sizes:
+            block = F.log_softmax(output[..., start : start + size], dim=-1)
+            parts.append(torch.logsumexp(log_w + block, dim=1))
+            start += size
+        return torch.cat(parts, dim=-1)
+
+    def importance_resampled_output(self, x, eps, generator=None):
+        """Decoder output at one of the ``k`` codes of :meth:`_importance_draws`
+        per row, drawn with probability its normalised weight (sampling
+        importance resampling): a draw from a closer approximation of the
+        posterior than the encoder's. Returns ``(n, n_features)``.
+        """
+        output, log_w = self._importance_draws(x, eps)
+        probs = F.softmax(log_w, dim=1)
+        picked = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+        return output[torch.arange(output.shape[0], device=output.device), picked]
 
     def variable_slices(self):
         """Slice of the encoded input that each variable occupies, in order."""

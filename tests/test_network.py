@@ -214,6 +214,51 @@ def test_more_importance_samples_tighten_the_bound_on_average(seed):
     assert many > one
 
 
+def test_conditional_output_is_the_importance_weighted_average(seed):
+    # Row 0 misses a number and the category, row 1 the binary flag.
+    module = tiny_module(seed).eval()
+    x = X3.clone()
+    x[0, 1], x[0, 3:] = math.nan, math.nan
+    x[1, 2] = math.nan
+    eps = torch.randn(7, 2, generator=torch.Generator().manual_seed(seed))
+    output = module.conditional_output(x, eps)
+
+    mu, logvar = module.encode(x)
+    std = (0.5 * logvar).exp()
+    draws, log_w = [], []
+    for e in eps:  # one draw at a time, by the definition
+        z = mu + std * e
+        out = module.decode(z)
+        log_px = module.log_likelihood(x, out).sum(1)  # holes score 0
+        prior = Normal(torch.zeros(2), torch.ones(2)).log_prob(z).sum(1)
+        posterior = Normal(mu, std).log_prob(z).sum(1)
+        draws.append(out)
+        log_w.append(log_px + prior - posterior)
+    weights = torch.softmax(torch.stack(log_w, 1), dim=1)  # (n, k)
+    draws = torch.stack(draws, 1)  # (n, k, features)
+    mean = (weights.unsqueeze(-1) * draws[..., :2]).sum(1)
+    p_flag = (weights * torch.sigmoid(draws[..., 2])).sum(1)
+    p_levels = (weights.unsqueeze(-1) * torch.softmax(draws[..., 3:], -1)).sum(1)
+    torch.testing.assert_close(output[:, :2], mean)
+    torch.testing.assert_close(torch.sigmoid(output[:, 2]), p_flag)
+    torch.testing.assert_close(output[:, 3:].exp(), p_levels)
+
+
+def test_importance_resampling_picks_one_of_the_draws(seed):
+    module = tiny_module(seed).eval()
+    eps = torch.randn(5, 2, generator=torch.Generator().manual_seed(seed))
+    picked = module.importance_resampled_output(
+        X3, eps, torch.Generator().manual_seed(seed)
+    )
+    mu, logvar = module.encode(X3)
+    candidates = module.decode(
+        mu.unsqueeze(1) + (0.5 * logvar).exp().unsqueeze(1) * eps
+    )
+    for row in range(3):
+        gaps = (candidates[row] - picked[row]).abs().amax(dim=1)
+        assert gaps.min() < 1e-6
+
+
 def test_sample_and_mode_give_valid_encodings(seed):
     module = tiny_module(seed).eval()
     drawn = module.sample(50, generator=torch.Generator().manual_seed(seed))
