@@ -1,11 +1,11 @@
-"""Training levers of the detector that have no parameter: one per run.
+"""Levers of the detector's model and training that have no parameter.
 
 Runs ``bench_anomaly.py`` (same protocol, splits and output) with the
 training loop of ``skvae._training`` patched for one lever, so that a lever
 is measured on the whole dev suite before any of it becomes code. Scoring
 is the default detector's throughout: each lever changes only how the
-network is trained. ``--lever`` (the rest of the command line goes to
-``bench_anomaly.py``):
+network is built or trained. ``--lever`` (the rest of the command line goes
+to ``bench_anomaly.py``):
 
 - ``core:Q``: once, at the first epoch past the trimming warm-up with 500
   steps taken, the share ``Q`` of training rows with the highest
@@ -20,7 +20,10 @@ network is trained. ``--lever`` (the rest of the command line goes to
   first ``N`` steps (KL annealing, against unused latent dimensions);
 - ``noise:S``: Gaussian noise of standard deviation ``S`` (scaled units) on
   the numeric cells the encoder sees in training steps, the likelihood
-  still scoring the clean values (a denoising encoder).
+  still scoring the clean values (a denoising encoder);
+- ``fewcat:K``: numeric columns with 3 to ``K`` distinct values in the
+  training rows modelled as categorical (a level's probability in place of a
+  binned Gaussian; an unseen value scores as an unseen level).
 
 Usage::
 
@@ -37,6 +40,7 @@ from pathlib import Path
 import torch
 
 import skvae._base as base
+import skvae._tabular as tabular
 import skvae._training as training
 from skvae._network import FIND_MISSING, TabularVAE
 
@@ -140,6 +144,15 @@ def patch(lever):
             X, options["observed"] = lever.core
         return train_epoch(module, optimizer, X, **options)
 
+    guess_kind = tabular._guess_kind
+
+    def few_values_as_levels(name, series):
+        kind = guess_kind(name, series)
+        if lever.kind == "fewcat" and kind == "numeric":
+            if 3 <= series.nunique(dropna=True) <= lever.values[0]:
+                return "categorical"
+        return kind
+
     def fresh_fit(*args, **options):
         lever.reset()
         return train_vae(*args, **options)
@@ -148,6 +161,7 @@ def patch(lever):
     training.train_epoch = patched_epoch
     TabularVAE._posterior = patched_posterior
     base.train_vae = fresh_fit
+    tabular._guess_kind = few_values_as_levels
 
 
 def main():
@@ -155,7 +169,7 @@ def main():
     parser.add_argument("--lever", required=True, help="core:Q, cell:PI,S, ...")
     args, rest = parser.parse_known_args()
     kind, _, values = args.lever.partition(":")
-    if kind not in ("core", "cell", "klwarm", "noise"):
+    if kind not in ("core", "cell", "klwarm", "noise", "fewcat"):
         parser.error(f"unknown lever {kind!r}")
     patch(Lever(kind, [float(v) for v in values.split(",")]))
     here = Path(__file__).resolve().parent
