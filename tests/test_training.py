@@ -8,6 +8,8 @@ from sklearn.exceptions import ConvergenceWarning
 from skvae import VAEAnomalyDetector
 from skvae._network import FIND_MISSING, TabularVAE
 from skvae._training import (
+    adam_step,
+    clear_gradients,
     evaluate_loss,
     make_optimizer,
     train_epoch,
@@ -237,3 +239,57 @@ def test_holes_found_once_train_as_holes_found_per_epoch(cancer, seed):
     assert np.isfinite(losses[0][0]) and losses[:2] == losses[2:]
     for a, b in zip(module.parameters(), twin.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
+def test_adam_step_makes_torch_adams_step_exactly(seed, weight_decay):
+    # Two parameter groups (the scales at their own rate), and the indicator
+    # weights unused on complete rows, so without a gradient, as in a fit.
+    torch.manual_seed(seed)
+    module = TabularVAE(
+        n_numeric=3,
+        n_binary=1,
+        category_sizes=[2, 3],
+        n_components=2,
+        hidden_layer_sizes=(8,),
+    )
+    twin = copy.deepcopy(module)
+    optimizers = [
+        make_optimizer(m, 1e-2, weight_decay, scale_lr_factor=10.0)
+        for m in (module, twin)
+    ]
+    x = torch.cat(
+        [
+            torch.randn(32, 4).round(),
+            torch.eye(2)[torch.arange(32) % 2],
+            torch.eye(3)[torch.arange(32) % 3],
+        ],
+        dim=1,
+    )
+    for step in range(5):
+        for m, optimizer, ours in (
+            (module, optimizers[0], True),
+            (twin, optimizers[1], False),
+        ):
+            generator = torch.Generator().manual_seed(step)
+            noise = torch.randn(32, m.n_components, generator=generator)
+            mu, logvar = m.encode(x)
+            output = m.decode(mu + noise * (0.5 * logvar).exp())
+            loss = -m.log_likelihood(x, output).sum()
+            if ours:
+                clear_gradients(optimizer)
+                loss.backward()
+                adam_step(optimizer)
+            else:
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+    assert module.indicator_weight.grad is None
+    for a, b in zip(module.parameters(), twin.parameters(), strict=True):
+        assert torch.equal(a, b)
+    ours, theirs = (o.state_dict() for o in optimizers)
+    assert ours["param_groups"] == theirs["param_groups"]
+    assert ours["state"].keys() == theirs["state"].keys()
+    for key, state in ours["state"].items():
+        for name, value in state.items():
+            assert torch.equal(value, theirs["state"][key][name]), name
