@@ -90,23 +90,17 @@ def patch(lever):
         if lever.kind == "klwarm":
             beta = beta * min(1.0, lever.steps / lever.values[0])
         lever.steps += 1
-        if lever.kind == "cell" and options.get("observed") is not FIND_MISSING:
-            observed = options["observed"]
-            loglik, kl = module(
-                x,
-                condition,
-                sample=True,
-                hide_rate=options.get("hide_rate", 0.0),
-                observed=observed,
+        observed = options.get("observed", FIND_MISSING)
+        if lever.kind == "cell" and observed is not FIND_MISSING:
+            # negative_elbo's loss and trimming over the mixed cells.
+            def mixed_cells(x, condition, **passed):
+                loglik, kl = module(x, condition, **passed)
+                mixed = numeric_cell_mixture(module, x, loglik, observed, *lever.values)
+                return mixed, kl
+
+            return negative_elbo(
+                mixed_cells, x, condition, beta=beta, sample=True, **options
             )
-            pi, spread = lever.values
-            loglik = numeric_cell_mixture(module, x, loglik, observed, pi, spread)
-            loss = -(loglik.sum(dim=1) - beta * kl)
-            share = options.get("trim_fraction", 0.0)
-            if share > 0:
-                kept = (~training.trimmed_rows(loss.detach(), share)).to(loss.dtype)
-                return (loss * kept).sum() / kept.sum()
-            return loss.mean()
         lever.noisy = lever.kind == "noise"
         try:
             return negative_elbo(
