@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from skvae._base import _MAX_EPOCHS_AUTO, _MIN_STEPS_AUTO
-from skvae._streaming import TableChunks, csv_separator, for_each_chunk
+from skvae._streaming import CSV_OPTIONS, TableChunks, csv_separator, for_each_chunk
 
 __all__ = ["main"]
 
@@ -135,6 +135,19 @@ def _parser():
         type=Path,
         help="the filled table, as CSV (with the input's column separator)",
     )
+    impute.add_argument(
+        "--id",
+        metavar="COLUMN",
+        help="a column that names the rows: left out of the model and written "
+        "back unchanged",
+    )
+    impute.add_argument(
+        "--keep",
+        nargs="+",
+        default=[],
+        metavar="COLUMN",
+        help="other columns to leave out of the model and write back unchanged",
+    )
     _add_fit_options(impute)
     impute.set_defaults(run=_impute)
 
@@ -212,17 +225,20 @@ def _version():
 
 def _model_columns(frame, args):
     """``frame`` without the ``--drop`` and ``--id`` columns, indexed by ``--id``."""
-    named = [*args.drop, *([args.id] if args.id else [])]
-    absent = [c for c in named if c not in frame.columns]
+    _require_columns(frame, [*args.drop, *([args.id] if args.id else [])])
+    if args.id:
+        frame = frame.set_index(args.id)
+    return frame.drop(columns=args.drop)
+
+
+def _require_columns(frame, names):
+    absent = [c for c in names if c not in frame.columns]
     if absent:
         raise InputError(
             f"no column named {', '.join(map(repr, absent))} (columns: "
             f"{', '.join(map(str, frame.columns[:10]))}"
             f"{', ...' if len(frame.columns) > 10 else ''})"
         )
-    if args.id:
-        frame = frame.set_index(args.id)
-    return frame.drop(columns=args.drop)
 
 
 def _positive_int(value):
@@ -274,7 +290,7 @@ def read_table(path, rows=None):
             frame = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".gz"):
             frame = pd.read_csv(
-                path, sep=csv_separator(path), skipinitialspace=True, nrows=rows
+                path, sep=csv_separator(path), nrows=rows, **CSV_OPTIONS
             )
         else:
             raise InputError(f"{path}: expected a .csv or .parquet file")
@@ -423,21 +439,57 @@ def _score(args):
         raise InputError(f"{args.model}: not a saved skvae model ({exc})") from None
     if not hasattr(detector, "explain"):
         raise InputError(f"{args.model}: not a saved VAEAnomalyDetector")
-    _score_chunks(detector, _chunks(args.data, args.chunk_rows), args)
+    chunks = _chunks(args.data, args.chunk_rows)
+    _check_model_columns(detector, _model_columns(read_table(args.data, 1), args))
+    _score_chunks(detector, chunks, args)
     return 0
+
+
+def _check_model_columns(detector, frame):
+    """An error naming the columns of ``frame`` that the model was not trained
+    on and those it lacks, with the options that leave columns out."""
+    expected = getattr(detector, "feature_names_in_", None)
+    if expected is None:
+        return
+    extra = [c for c in frame.columns if c not in set(expected)]
+    missing = [c for c in expected if c not in set(frame.columns)]
+    if not extra and not missing:
+        return
+    parts = []
+    if extra:
+        parts.append(f"not in the model's training table: {_names(extra)}")
+    if missing:
+        parts.append(f"in the model's training table but not here: {_names(missing)}")
+    hint = (
+        " (leave columns out with --drop, or with --id the one that names the rows)"
+        if extra
+        else ""
+    )
+    raise InputError(f"columns differ from the model's: {'; '.join(parts)}{hint}")
+
+
+def _names(columns):
+    shown = ", ".join(map(repr, columns[:10]))
+    return shown + (f", ... ({len(columns)} in all)" if len(columns) > 10 else "")
 
 
 def _impute(args):
     from skvae import VAEImputer
 
     frame = read_table(args.data)
+    unchanged = list(dict.fromkeys([*([args.id] if args.id else []), *args.keep]))
+    _require_columns(frame, unchanged)
+    modelled = frame.drop(columns=unchanged)
+    if modelled.shape[1] == 0:
+        raise InputError("no columns left to impute after --id and --keep")
     imputer = VAEImputer(random_state=args.random_state, verbose=args.verbose)
-    filled = imputer.fit_transform(frame)
+    filled = imputer.fit_transform(modelled).set_axis(frame.index)
+    filled = pd.concat([filled, frame[unchanged]], axis=1)[frame.columns]
     parquet = args.data.suffix.lower() == ".parquet"
     separator = "," if parquet else csv_separator(args.data)
     filled.to_csv(args.out, index=False, sep=separator)
     print(
-        f"filled {int(frame.isna().to_numpy().sum())} empty cells; wrote "
+        f"filled {int(modelled.isna().to_numpy().sum())} empty cells; wrote "
         f"{len(filled)} rows to {args.out}",
         file=sys.stderr,
     )

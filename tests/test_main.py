@@ -120,11 +120,33 @@ def test_impute_fills_the_empty_cells_of_a_file(table, tmp_path, capsys):
     path, out = tmp_path / "holes.csv", tmp_path / "filled.csv"
     holes.to_csv(path, index=False)
     assert main(["impute", str(path), str(out)]) == 0
-    filled = pd.read_csv(out)
+    filled = pd.read_csv(out, float_precision="round_trip")
     assert filled.shape == holes.shape and not filled.isna().any().any()
-    # observed cells come back as they were
-    np.testing.assert_allclose(filled.iloc[1::6], holes.iloc[1::6])
+    # observed cells come back exactly as they were, to the last digit
+    observed = holes.notna().to_numpy()
+    np.testing.assert_array_equal(
+        filled.to_numpy()[observed], holes.to_numpy()[observed]
+    )
     assert "filled 20 empty cells" in capsys.readouterr().err
+
+
+def test_impute_writes_id_and_kept_columns_back_unchanged(table, tmp_path, capsys):
+    holes = pd.read_csv(table).iloc[:120]
+    holes.iloc[::6, 2] = None
+    holes.insert(0, "patient", [f"p{i}" for i in range(len(holes))])
+    holes["note"] = ["x", None] * 60  # a kept column's holes stay holes
+    path, out = tmp_path / "holes.csv", tmp_path / "filled.csv"
+    holes.to_csv(path, index=False)
+    argv = ["impute", str(path), str(out), "--id", "patient", "--keep", "note"]
+    assert main(argv) == 0
+    filled = pd.read_csv(out)
+    assert filled.columns.tolist() == holes.columns.tolist()
+    assert filled["patient"].tolist() == holes["patient"].tolist()
+    assert filled["note"].isna().sum() == 60
+    assert not filled.drop(columns="note").isna().any().any()
+    assert "filled 20 empty cells" in capsys.readouterr().err
+    assert main(["impute", str(path), str(out), "--keep", "nope"]) == 2
+    assert "no column named 'nope'" in capsys.readouterr().err
 
 
 def test_files_separated_by_semicolons_or_tabs_read_as_tables(table, tmp_path):
@@ -165,6 +187,21 @@ def test_drop_and_id_columns_stay_out_of_the_model(table, tmp_path):
     assert joblib.load(model).n_features_in_ == 6
     assert main(["score", str(model), str(path), *argv]) == 0
     assert main(["detect", str(path), "--drop", "nope"]) == 2
+
+
+def test_score_names_the_columns_the_model_was_not_trained_on(table, tmp_path, capsys):
+    frame = pd.read_csv(table)
+    frame.insert(0, "patient", [f"p{i}" for i in range(len(frame))])
+    path, model = tmp_path / "ids.csv", tmp_path / "m.jl"
+    frame.to_csv(path, index=False)
+    argv = ["--id", "patient", "--out", str(tmp_path / "out.csv")]
+    assert main(["detect", str(path), "--model-out", str(model), *argv]) == 0
+    capsys.readouterr()
+    # scored without --id, the file has a column the model never saw
+    assert main(["score", str(model), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "not in the model's training table: 'patient'" in err
+    assert "--id" in err
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,16 @@ def table():
     return frame
 
 
+def test_csv_numbers_are_read_as_the_doubles_they_name(tmp_path):
+    # pandas' default parser reads about a third of these one unit in the last
+    # place off
+    numbers = np.random.RandomState(0).randn(300)
+    path = tmp_path / "numbers.csv"
+    pd.DataFrame({"x": numbers}).to_csv(path, index=False)
+    read = pd.concat(TableChunks(path, chunk_rows=100))["x"].to_numpy()
+    np.testing.assert_array_equal(read, numbers)
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_chunks_hold_every_row_once_indexed_by_file_row(table, tmp_path, suffix):
     if suffix == ".parquet":
