@@ -9,6 +9,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from skvae.__main__ import main
+from skvae._streaming import CSV_OPTIONS
 from skvae.datasets import load_demo
 
 
@@ -120,7 +121,7 @@ def test_impute_fills_the_empty_cells_of_a_file(table, tmp_path, capsys):
     path, out = tmp_path / "holes.csv", tmp_path / "filled.csv"
     holes.to_csv(path, index=False)
     assert main(["impute", str(path), str(out)]) == 0
-    filled = pd.read_csv(out, float_precision="round_trip")
+    filled = pd.read_csv(out, **CSV_OPTIONS)
     assert filled.shape == holes.shape and not filled.isna().any().any()
     # observed cells come back exactly as they were, to the last digit
     observed = holes.notna().to_numpy()
