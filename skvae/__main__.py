@@ -439,9 +439,11 @@ def _score(args):
         raise InputError(f"{args.model}: not a saved skvae model ({exc})") from None
     if not hasattr(detector, "explain"):
         raise InputError(f"{args.model}: not a saved VAEAnomalyDetector")
-    chunks = _chunks(args.data, args.chunk_rows)
-    _check_model_columns(detector, _model_columns(read_table(args.data, 1), args))
-    _score_chunks(detector, chunks, args)
+    # The first row gives one-line errors for missing, empty or unreadable
+    # files (as _chunks does) and the columns to check against the model's.
+    head = read_table(args.data, rows=1)
+    _check_model_columns(detector, _model_columns(head, args))
+    _score_chunks(detector, TableChunks(args.data, args.chunk_rows), args)
     return 0
 
 
@@ -451,8 +453,9 @@ def _check_model_columns(detector, frame):
     expected = getattr(detector, "feature_names_in_", None)
     if expected is None:
         return
-    extra = [c for c in frame.columns if c not in set(expected)]
-    missing = [c for c in expected if c not in set(frame.columns)]
+    known, given = set(expected), set(frame.columns)
+    extra = [c for c in frame.columns if c not in known]
+    missing = [c for c in expected if c not in given]
     if not extra and not missing:
         return
     parts = []
