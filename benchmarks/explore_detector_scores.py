@@ -41,7 +41,12 @@ the training rows (``_fit_latent_mixture``). Groups (``--groups``):
   code towards themselves (the masked conditionals do this for every cell,
   one at a time; here only the extreme ones, all at once, so that rows
   without one score as before). The latent term from that code, or from the
-  row's own.
+  row's own;
+- ``clipped``: each cell's log-likelihood (at the posterior mean, as in the
+  score) cut off above its column's 50th, 75th, 90th or 97th percentile over
+  the training rows and summed, so that only cells below their usual level
+  count, in nats (the ELBO's weighting of the columns kept); with the latent
+  term as it is, or cut off the same way.
 
 Usage::
 
@@ -73,6 +78,7 @@ GROUPS = (
     "aggregate",
     "calibrated",
     "tails",
+    "clipped",
 )
 
 
@@ -363,6 +369,36 @@ def tail_variants(detector, X_train, X_test, shares=(0.01, 0.002)):
     return out
 
 
+def cell_parts(detector, X):
+    """``(cells, latent)``: each row's per-variable log-likelihoods at the
+    posterior mean ``(n, n_variables)`` and its latent term ``(n,)``, which
+    sum to ``score_samples`` on complete rows."""
+    cells, latent = [], []
+
+    def record(module, x):
+        loglik, mu, logvar = module.posterior_mean_pass(x)
+        cells.append((loglik + detector._mode_log_jacobian(x)).cpu().numpy())
+        latent.append(detector._latent_log_prior(mu, logvar).cpu().numpy())
+        return torch.zeros(x.shape[0], dtype=x.dtype)
+
+    detector._run_chunked(record, detector._encode(X))
+    return np.concatenate(cells), np.concatenate(latent)
+
+
+def clipped_variants(detector, X_train, X_test, percentiles=(50, 75, 90, 97)):
+    """Scores that count each cell only below its column's usual level."""
+    cells_train, latent_train = cell_parts(detector, X_train)
+    cells_test, latent_test = cell_parts(detector, X_test)
+    out = {}
+    for q in percentiles:
+        level = np.percentile(cells_train, q, axis=0)
+        below = np.minimum(cells_test - level, 0).sum(axis=1)
+        out[f"clip{q}"] = below + latent_test
+        latent_level = np.percentile(latent_train, q)
+        out[f"clip{q}_lat"] = below + np.minimum(latent_test - latent_level, 0)
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", required=True)
@@ -413,6 +449,8 @@ def main():
                 )
             if "tails" in args.groups:
                 variants |= tail_variants(detector, X_train, X_test)
+            if "clipped" in args.groups:
+                variants |= clipped_variants(detector, X_train, X_test)
             for variant, score in variants.items():
                 rows.append(
                     {
