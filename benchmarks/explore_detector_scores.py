@@ -372,7 +372,9 @@ def tail_variants(detector, X_train, X_test, shares=(0.01, 0.002)):
 def cell_parts(detector, X):
     """``(cells, latent)``: each row's per-variable log-likelihoods at the
     posterior mean ``(n, n_variables)`` and its latent term ``(n,)``, which
-    sum to ``score_samples`` on complete rows."""
+    sum to ``score_samples`` on complete rows. Not the detector's
+    ``_observed_cell_loglik``: that leaves a point-mass cell's Gaussian part
+    NaN, where the score counts it as 0."""
     cells, latent = [], []
 
     def record(module, x):
