@@ -9,11 +9,15 @@ Usage::
 
     python benchmarks/bench_anomaly.py --out benchmarks/results/anomaly.csv
     python benchmarks/bench_anomaly.py --methods skvae --seeds 0   # quick check
+    python benchmarks/bench_anomaly.py --methods skvae --model-seed-offset 100
     python benchmarks/bench_anomaly.py --missing 0.1 \
         --methods skvae iforest iforest_imputed   # 10% of cells missing
 
 ``--missing`` removes that share of the cells of both splits completely at
 random; ``iforest_imputed`` is IsolationForest after ``SimpleImputer`` (mean).
+``--model-seed-offset`` reseeds skvae's network alone (``random_state`` is the
+split's seed plus the offset), to see how much a fit's own randomness moves a
+mean.
 
 Peers need the benchmark extra (``pip install -e .[benchmarks]``).
 """
@@ -117,8 +121,11 @@ def anomaly_scores(model, X):
     return model.decision_function(X)
 
 
-def run_one(method, X_train, X_test, y_test, seed, params):
-    model = skvae_detector(seed, **params) if method == "skvae" else peer(method, seed)
+def run_one(method, X_train, X_test, y_test, seed, params, model_seed_offset=0):
+    if method == "skvae":
+        model = skvae_detector(seed + model_seed_offset, **params)
+    else:
+        model = peer(method, seed)
     return evaluate(model, X_train, X_test, y_test)
 
 
@@ -218,6 +225,12 @@ def main():
         default=0.0,
         help="share of cells removed at random from both splits (seeded by seed)",
     )
+    parser.add_argument(
+        "--model-seed-offset",
+        type=int,
+        default=0,
+        help="skvae's random_state is the split's seed plus this (splits unchanged)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
@@ -243,7 +256,15 @@ def main():
             X_train = remove_cells(X_train, args.missing, 1000 + seed)
             X_test = remove_cells(X_test, args.missing, 2000 + seed)
             for method in args.methods:
-                result = run_one(method, X_train, X_test, y_test, seed, params)
+                result = run_one(
+                    method,
+                    X_train,
+                    X_test,
+                    y_test,
+                    seed,
+                    params,
+                    args.model_seed_offset,
+                )
                 record(rows, args.out, path.stem, X_train, X_test, seed, method, result)
     frame = pd.DataFrame(rows)
     summary = frame.groupby("method")[["roc_auc", "avg_precision", "fit_s"]].agg(

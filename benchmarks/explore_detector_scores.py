@@ -407,6 +407,12 @@ def main():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--groups", nargs="+", choices=GROUPS, default=list(GROUPS))
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--model-seed-offset",
+        type=int,
+        default=0,
+        help="the detector's random_state is the split's seed plus this",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -416,7 +422,7 @@ def main():
             X, y = archive["X"].astype(float), archive["y"].astype(int).ravel()
         for seed in args.seeds:
             X_train, X_test, _, y_test = make_split(X, y, seed)
-            detector = VAEAnomalyDetector(random_state=seed)
+            detector = VAEAnomalyDetector(random_state=seed + args.model_seed_offset)
             split = detector._validation_split
             seen = {}
 

@@ -23,7 +23,11 @@ to ``bench_anomaly.py``):
   still scoring the clean values (a denoising encoder);
 - ``fewcat:K``: numeric columns with 3 to ``K`` distinct values in the
   training rows modelled as categorical (a level's probability in place of a
-  binned Gaussian; an unseen value scores as an unseen level).
+  binned Gaussian; an unseen value scores as an unseen level);
+- ``floor:N``: ``max_epochs="auto"`` trains at least ``N`` optimiser steps
+  before early stopping may fire, in place of 1,000 (``auto_step_budget``);
+- ``latent:C,M``: ``n_components="auto"`` as one latent dimension per ``C``
+  input columns in [2, ``M``], in place of 4 and 8.
 
 Usage::
 
@@ -155,6 +159,11 @@ def patch(lever):
     training.train_epoch = patched_epoch
     TabularVAE._posterior = patched_posterior
     base.train_vae = fresh_fit
+    if lever.kind == "floor":
+        base._MIN_STEPS_AUTO = int(lever.values[0])
+    if lever.kind == "latent":
+        base._COLUMNS_PER_AUTO_LATENT = int(lever.values[0])
+        base._AUTO_LATENT_RANGE = (2, int(lever.values[1]))
     tabular._guess_kind = few_values_as_levels
 
 
@@ -163,7 +172,7 @@ def main():
     parser.add_argument("--lever", required=True, help="core:Q, cell:PI,S, ...")
     args, rest = parser.parse_known_args()
     kind, _, values = args.lever.partition(":")
-    if kind not in ("core", "cell", "klwarm", "noise", "fewcat"):
+    if kind not in ("core", "cell", "klwarm", "noise", "fewcat", "floor", "latent"):
         parser.error(f"unknown lever {kind!r}")
     patch(Lever(kind, [float(v) for v in values.split(",")]))
     here = Path(__file__).resolve().parent
