@@ -67,6 +67,15 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         the batch's median and among the ``trim_fraction`` highest. 0 trains
         on every row. ``loss_curve_`` then averages the rows kept.
 
+    input_noise : float, default=0.0
+        Standard deviation of the Gaussian noise added, in each training step,
+        to the numeric cells the encoder sees (in the scaled units of
+        ``scaling``); the likelihood still scores the cells as they are, and
+        scoring adds no noise. A denoising encoder: a code that a small change
+        of a few cells cannot move far. 0 (the default) trains on the cells as
+        they are; 0.3 ranked anomalies better on the dev suite averaged over
+        network seeds but not on every check (see the user guide).
+
     importance_samples : int, default=0
         0 scores a row with the ELBO at the posterior mean (deterministic).
         ``k > 0`` uses the importance-weighted bound of Burda et al. (2016) with
@@ -193,6 +202,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         **BaseVAE._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
+        "input_noise": [Interval(Real, 0, None, closed="left")],
         "importance_samples": [Interval(Integral, 0, None, closed="left")],
     }
 
@@ -201,6 +211,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         *,
         contamination="auto",
         trim_fraction=0.03,
+        input_noise=0.0,
         importance_samples=0,
         n_components="auto",
         hidden_layer_sizes="auto",
@@ -249,6 +260,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         )
         self.contamination = contamination
         self.trim_fraction = trim_fraction
+        self.input_noise = input_noise
         self.importance_samples = importance_samples
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -269,7 +281,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         self : object
             Fitted estimator.
         """
-        data = self._fit_vae(X, trim_fraction=self.trim_fraction)
+        data = self._fit_vae(
+            X, trim_fraction=self.trim_fraction, input_noise=self.input_noise
+        )
         self._learn_scoring(data)
         return self
 
@@ -302,7 +316,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         self : object
             The detector, trained on one more chunk.
         """
-        self._partial_fit_vae(X, trim_fraction=self.trim_fraction)
+        self._partial_fit_vae(
+            X, trim_fraction=self.trim_fraction, input_noise=self.input_noise
+        )
         self._scoring_learned = False
         return self
 

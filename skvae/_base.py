@@ -434,13 +434,16 @@ class BaseVAE(BaseEstimator):
 
     # -- fitting -----------------------------------------------------------------
 
-    def _fit_vae(self, X, condition=None, n_conditions=0, trim_fraction=0.0):
+    def _fit_vae(
+        self, X, condition=None, n_conditions=0, trim_fraction=0.0, input_noise=0.0
+    ):
         """Fit the encoder and the network on ``X``; return the encoded data.
 
         ``condition`` is an optional one-hot float array ``(n_samples,
-        n_conditions)`` given to both encoder and decoder; ``trim_fraction`` is
-        passed to :func:`~skvae._training.train_vae`. With ``warm_start`` and a
-        fitted network, the encoder and the network are kept and trained further.
+        n_conditions)`` given to both encoder and decoder; ``trim_fraction`` and
+        ``input_noise`` are passed to :func:`~skvae._training.train_vae`. With
+        ``warm_start`` and a fitted network, the encoder and the network are
+        kept and trained further.
         """
         warm = self.warm_start and hasattr(self, "module_")
         rng = check_random_state(self.random_state)
@@ -485,6 +488,7 @@ class BaseVAE(BaseEstimator):
                 trim_fraction=trim_fraction,
                 hide_rate=self._hide_rate,
                 restore_best=self._restore_best_weights,
+                input_noise=input_noise,
             )
             self._train_indicators(
                 pick(data, train_rows),
@@ -563,7 +567,9 @@ class BaseVAE(BaseEstimator):
         """Hook at the end of every fit and partial_fit call, for fitted
         attributes that follow the encoder's schema."""
 
-    def _partial_fit_vae(self, X, condition=None, n_conditions=0, trim_fraction=0.0):
+    def _partial_fit_vae(
+        self, X, condition=None, n_conditions=0, trim_fraction=0.0, input_noise=0.0
+    ):
         """One pass over the rows of ``X``, from where the last call left off.
 
         The first call (on an unfitted estimator) fixes the encoder (schema and
@@ -607,6 +613,7 @@ class BaseVAE(BaseEstimator):
                     self.n_iter_ + 1, self._n_steps, TRIM_AFTER_STEPS_INCREMENTAL
                 ),
                 hide_rate=self._hide_rate,
+                input_noise=input_noise,
             )
             self.module_.eval()
             check_finite_loss(loss, self.n_iter_ + 1)

@@ -386,7 +386,13 @@ class TabularVAE(nn.Module):
     # -- objectives --------------------------------------------------------------
 
     def forward(
-        self, x, condition=None, sample=True, hide_rate=0.0, observed=FIND_MISSING
+        self,
+        x,
+        condition=None,
+        sample=True,
+        hide_rate=0.0,
+        observed=FIND_MISSING,
+        input_noise=0.0,
     ):
         """Per-variable log-likelihood ``(n, n_variables)`` and per-row KL ``(n,)``.
 
@@ -395,8 +401,10 @@ class TabularVAE(nn.Module):
         ``hide_rate`` is the share of rows in which one cell, chosen at random,
         is hidden from the encoder while the likelihood still scores it: the
         model learns to predict a cell from the others, which explanations by
-        masking need. Callers that have split ``x`` already
-        (:meth:`split_missing`) pass its ``observed`` mask.
+        masking need. ``input_noise`` adds Gaussian noise of that standard
+        deviation (in scaled units) to the numeric cells the encoder sees, not
+        to those the likelihood scores: a denoising encoder. Callers that have
+        split ``x`` already (:meth:`split_missing`) pass its ``observed`` mask.
         """
         if observed is FIND_MISSING:
             x, observed = self.split_missing(x)
@@ -410,10 +418,21 @@ class TabularVAE(nn.Module):
             hide = F.one_hot(pick, self.n_variables) * rows.unsqueeze(1)
             visible = observed * (1 - hide).to(observed.dtype)
             seen = x * visible[..., self.feature_variable]
+        if input_noise > 0 and self.n_numeric:
+            seen = self._with_numeric_noise(seen, visible, input_noise)
         mu, logvar = self._posterior(seen, visible, condition)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
         output = self.decode(z, condition)
         return self.log_likelihood(x, output, observed), gaussian_kl(mu, logvar)
+
+    def _with_numeric_noise(self, x, visible, sd):
+        """``x`` with N(0, sd^2) noise on its numeric cells; cells hidden from
+        the encoder (``visible`` 0: holes, point-mass cells) stay 0."""
+        n_numeric = self.n_numeric
+        noise = torch.randn_like(x[:, :n_numeric]) * sd
+        if visible is not None:
+            noise = noise * visible[:, :n_numeric]
+        return torch.cat([x[:, :n_numeric] + noise, x[:, n_numeric:]], dim=1)
 
     def posterior_mean_pass(self, x):
         """Per-variable log-likelihood ``(n, n_variables)`` at the posterior mean,

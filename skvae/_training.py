@@ -78,16 +78,22 @@ def negative_elbo(
     trim_fraction=0.0,
     hide_rate=0.0,
     observed=FIND_MISSING,
+    input_noise=0.0,
 ):
     """Mean over rows of -(log-likelihood - beta * KL).
 
     With ``trim_fraction > 0`` the mean leaves out the rows that
-    :func:`trimmed_rows` marks; ``hide_rate`` and ``observed`` (for an ``x``
-    split already, see :meth:`TabularVAE.split_missing`) are passed to the
-    module.
+    :func:`trimmed_rows` marks; ``hide_rate``, ``input_noise`` and
+    ``observed`` (for an ``x`` split already, see
+    :meth:`TabularVAE.split_missing`) are passed to the module.
     """
     loglik, kl = module(
-        x, condition, sample=sample, hide_rate=hide_rate, observed=observed
+        x,
+        condition,
+        sample=sample,
+        hide_rate=hide_rate,
+        observed=observed,
+        input_noise=input_noise,
     )
     loss = -(loglik.sum(dim=1) - beta * kl)
     if trim_fraction > 0:
@@ -135,6 +141,7 @@ def train_vae(
     trim_fraction=0.0,
     hide_rate=0.0,
     restore_best=True,
+    input_noise=0.0,
 ):
     """Fit ``module`` on the rows of ``X`` (a tensor already on the module's device).
 
@@ -152,7 +159,9 @@ def train_vae(
     (:func:`trimmed_rows`) are left out of the gradient after a warm-up of
     ``TRIM_AFTER_EPOCHS`` epochs and ``TRIM_AFTER_STEPS`` steps. ``hide_rate``
     hides that share of the cells from the encoder in each training step
-    (:meth:`TabularVAE.forward`); validation sees every cell.
+    and ``input_noise`` adds Gaussian noise of that standard deviation to the
+    numeric cells it sees (:meth:`TabularVAE.forward`); validation sees every
+    cell as it is.
 
     Returns a :class:`TrainingHistory`. Raises ``FloatingPointError`` if the loss
     becomes NaN or infinite.
@@ -185,6 +194,7 @@ def train_vae(
             trim_from_batch=trim_start(epoch, history.n_steps),
             hide_rate=hide_rate,
             observed=observed,
+            input_noise=input_noise,
         )
         check_finite_loss(epoch_loss, epoch)
         history.loss_curve.append(epoch_loss)
@@ -282,6 +292,7 @@ def train_epoch(
     trim_from_batch=None,
     hide_rate=0.0,
     observed=FIND_MISSING,
+    input_noise=0.0,
 ):
     """One shuffled pass over the rows of ``X`` in minibatches, one step each.
 
@@ -317,6 +328,7 @@ def train_epoch(
             trim_fraction=trim_fraction if trim else 0.0,
             hide_rate=hide_rate,
             observed=observed[rows] if observed is not None else None,
+            input_noise=input_noise,
         )
         clear_gradients(optimizer)
         loss.backward()

@@ -189,11 +189,27 @@ def test_unseen_levels_score_low_and_never_fail_a_batch(fitted_wine, wine_mixed)
     rows.loc[[3, 7], "hue_level"] = "violet"
     scores = fitted.score_samples(rows)
     normal = fitted.score_samples(wine_mixed)
-    # Each unseen level costs log(1 / (n + 1)) in place of its level's term.
-    assert (scores[[3, 7]] < normal[[3, 7]] - 4).all()
+    # An unseen level scores as the least likely level times 1 / (n + 1): the
+    # same floor in both rows, below log(1 / 179), whatever level it replaced.
+    assert (scores[[3, 7]] < normal[[3, 7]] - 1).all()
     np.testing.assert_allclose(np.delete(scores, [3, 7]), np.delete(normal, [3, 7]))
     explanation = fitted.explain(rows.iloc[[3, 7]])
     assert (explanation.idxmin(axis=1) == "hue_level").all()
+    floor = explanation["hue_level"].to_numpy()
+    assert floor[0] == pytest.approx(floor[1]) and floor[0] < -np.log(179)
+
+
+def test_input_noise_is_seeded_and_checked(fitted_wine, wine_mixed):
+    def noisy():
+        return VAEAnomalyDetector(random_state=0, input_noise=0.3, **FAST)
+
+    scores = noisy().fit(wine_mixed).score_samples(wine_mixed)
+    np.testing.assert_array_equal(
+        noisy().fit(wine_mixed).score_samples(wine_mixed), scores
+    )
+    assert not np.allclose(fitted_wine.score_samples(wine_mixed), scores)
+    with pytest.raises(ValueError, match="input_noise"):
+        VAEAnomalyDetector(input_noise=-0.1).fit(wine_mixed)
 
 
 def test_rows_with_missing_cells_are_scored(fitted_wine, wine_mixed):

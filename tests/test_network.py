@@ -401,3 +401,20 @@ def test_the_posterior_mean_pass_is_the_deterministic_forward():
     torch.testing.assert_close(same, loglik)
     torch.testing.assert_close(gaussian_kl(mu, logvar), kl)
     torch.testing.assert_close((mu, logvar), module.encode(x))
+
+
+def test_input_noise_reaches_the_encoder_not_the_likelihood(seed):
+    module = tiny_module(seed)
+    module.indicator_weight.data.normal_()
+    holes = X3.clone()
+    holes[1, 0] = torch.nan
+    torch.manual_seed(seed)
+    loglik, kl = module(holes, sample=False, input_noise=0.5)
+    torch.manual_seed(seed)
+    noisy = holes.clone()
+    noisy[:, :2] += torch.randn(3, 2) * 0.5  # numeric cells; the hole stays one
+    mu, logvar = module.encode(noisy)
+    torch.testing.assert_close(kl, gaussian_kl(mu, logvar))
+    # The decoder's code comes from the noisy cells; the clean ones are scored.
+    torch.testing.assert_close(loglik, module.log_likelihood(holes, module.decode(mu)))
+    assert not torch.allclose(kl, module(holes, sample=False)[1])
