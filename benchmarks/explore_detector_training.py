@@ -20,7 +20,8 @@ to ``bench_anomaly.py``):
   first ``N`` steps (KL annealing, against unused latent dimensions);
 - ``noise:S``: Gaussian noise of standard deviation ``S`` (scaled units) on
   the numeric cells the encoder sees in training steps, the likelihood
-  still scoring the clean values (a denoising encoder);
+  still scoring the clean values (a denoising encoder); the detector's
+  ``input_noise=S`` now, also in the indicator steps here;
 - ``fewcat:K``: numeric columns with 3 to ``K`` distinct values in the
   training rows modelled as categorical (a level's probability in place of a
   binned Gaussian; an unseen value scores as an unseen level);
@@ -46,7 +47,7 @@ import torch
 import skvae._base as base
 import skvae._tabular as tabular
 import skvae._training as training
-from skvae._network import FIND_MISSING, TabularVAE
+from skvae._network import FIND_MISSING
 
 _LOG_2PI = math.log(2.0 * math.pi)
 # Steps before the core is chosen (at the first epoch past the warm-up).
@@ -61,7 +62,7 @@ class Lever:
         self.reset()
 
     def reset(self):
-        self.steps, self.core, self.noisy = 0, None, False
+        self.steps, self.core = 0, None
 
 
 def numeric_cell_mixture(module, x, loglik, observed, pi, spread):
@@ -84,7 +85,7 @@ def numeric_cell_mixture(module, x, loglik, observed, pi, spread):
 
 def patch(lever):
     negative_elbo, train_epoch = training.negative_elbo, training.train_epoch
-    posterior, train_vae = TabularVAE._posterior, base.train_vae
+    train_vae = base.train_vae
 
     def patched_elbo(module, x, condition=None, beta=1.0, sample=True, **options):
         if not sample:  # validation and scoring stay the default's
@@ -105,22 +106,9 @@ def patch(lever):
             return negative_elbo(
                 mixed_cells, x, condition, beta=beta, sample=True, **options
             )
-        lever.noisy = lever.kind == "noise"
-        try:
-            return negative_elbo(
-                module, x, condition, beta=beta, sample=True, **options
-            )
-        finally:
-            lever.noisy = False
-
-    def patched_posterior(module, x, visible, condition=None):
-        if lever.noisy and module.n_numeric:
-            n_numeric = module.n_numeric
-            noise = torch.randn_like(x[:, :n_numeric]) * lever.values[0]
-            if visible is not None:
-                noise = noise * visible[:, :n_numeric]
-            x = torch.cat([x[:, :n_numeric] + noise, x[:, n_numeric:]], dim=1)
-        return posterior(module, x, visible, condition)
+        if lever.kind == "noise":
+            options["input_noise"] = lever.values[0]
+        return negative_elbo(module, x, condition, beta=beta, sample=True, **options)
 
     def patched_epoch(module, optimizer, X, **options):
         if (
@@ -157,7 +145,6 @@ def patch(lever):
 
     training.negative_elbo = patched_elbo
     training.train_epoch = patched_epoch
-    TabularVAE._posterior = patched_posterior
     base.train_vae = fresh_fit
     if lever.kind == "floor":
         base._MIN_STEPS_AUTO = int(lever.values[0])
