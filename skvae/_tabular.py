@@ -716,7 +716,8 @@ def _infer_schema(name, series, kind=None, point_mass_rule=(None, 0, 0), max_mod
 
 
 def _guess_kind(name, series):
-    """Booleans are binary, numbers numeric, anything else categorical.
+    """Booleans are binary (also as objects with holes), numbers numeric,
+    anything else categorical.
 
     A datetime column has no sensible guess (its levels would be one-hot
     encoded); an object column of numbers written as text is modelled as
@@ -739,6 +740,9 @@ def _guess_kind(name, series):
         return "numeric"
     if not isinstance(dtype, pd.CategoricalDtype):
         observed = series.dropna()
+        # True/False with holes: what masking a bool column gives in pandas.
+        if len(observed) and pd.api.types.infer_dtype(observed) == "boolean":
+            return "binary"
         as_numbers = pd.to_numeric(observed, errors="coerce")
         if len(observed) and as_numbers.notna().all():
             warnings.warn(

@@ -259,6 +259,26 @@ def test_column_kinds_override_the_guess(wine_mixed):
     assert (back["magnesium"] == frame["magnesium"]).all()
 
 
+def test_booleans_with_holes_are_binary_without_a_warning(wine_mixed):
+    # Masking a bool column in pandas gives an object column of True, False
+    # and NaN; its values are not numbers written as text.
+    flags = pd.Series(np.arange(len(wine_mixed)) % 3 == 0)
+    holed = wine_mixed.assign(flag=flags.where(np.arange(len(flags)) % 7 > 0))
+    assert holed["flag"].dtype == object
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        encoder = TabularEncoder().fit(holed)
+    column = encoder.columns_[-1]
+    assert (column.kind, column.levels) == ("binary", [False, True])
+    encoded = encoder.transform(holed)
+    complete = encoder.transform(wine_mixed.assign(flag=flags))
+    holed_rows = holed["flag"].isna().to_numpy()
+    np.testing.assert_array_equal(np.isnan(encoded).sum(axis=1), holed_rows)
+    # The flag is read as the bool column would be; holed rows also set the
+    # column's "missing" flag, which the complete column does not have.
+    np.testing.assert_array_equal(encoded[~holed_rows], complete[~holed_rows])
+
+
 @pytest.mark.parametrize(
     "kinds, match",
     [
