@@ -15,6 +15,8 @@ Usage::
 
 ``--missing`` removes that share of the cells of both splits completely at
 random; ``iforest_imputed`` is IsolationForest after ``SimpleImputer`` (mean).
+``--score-training-rows`` ranks the rows each method was fitted on instead
+(the way ``fit(X)`` then ``score_samples(X)`` is used, as in ``skvae demo``).
 ``--model-seed-offset`` reseeds skvae's network alone (``random_state`` is the
 split's seed plus the offset), to see how much a fit's own randomness moves a
 mean.
@@ -231,6 +233,12 @@ def main():
         default=0,
         help="skvae's random_state is the split's seed plus this (splits unchanged)",
     )
+    parser.add_argument(
+        "--score-training-rows",
+        action="store_true",
+        help="rank the training split (the rows each method was fitted on) "
+        "instead of the test split",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
@@ -252,9 +260,11 @@ def main():
         with np.load(path) as archive:
             X, y = archive["X"].astype(np.float64), archive["y"].astype(int).ravel()
         for seed in args.seeds:
-            X_train, X_test, _, y_test = make_split(X, y, seed)
+            X_train, X_test, y_train, y_test = make_split(X, y, seed)
             X_train = remove_cells(X_train, args.missing, 1000 + seed)
             X_test = remove_cells(X_test, args.missing, 2000 + seed)
+            if args.score_training_rows:
+                X_test, y_test = X_train, y_train
             for method in args.methods:
                 result = run_one(
                     method,

@@ -22,6 +22,11 @@ to ``bench_anomaly.py``):
   the numeric cells the encoder sees in training steps, the likelihood
   still scoring the clean values (a denoising encoder); the detector's
   ``input_noise=S`` now, also in the indicator steps here;
+- ``hide:P``: in a share ``P`` of each batch's rows one cell, chosen at
+  random, is hidden from the encoder and still scored (the imputer's
+  ``hide_rate``);
+- ``mask:P``: every visible cell is hidden from the encoder with
+  probability ``P`` and still scored (masked autoencoding);
 - ``fewcat:K``: numeric columns with 3 to ``K`` distinct values in the
   training rows modelled as categorical (a level's probability in place of a
   binned Gaussian; an unseen value scores as an unseen level);
@@ -47,7 +52,7 @@ import torch
 import skvae._base as base
 import skvae._tabular as tabular
 import skvae._training as training
-from skvae._network import FIND_MISSING
+from skvae._network import FIND_MISSING, gaussian_kl
 
 _LOG_2PI = math.log(2.0 * math.pi)
 # Steps before the core is chosen (at the first epoch past the warm-up).
@@ -83,6 +88,30 @@ def numeric_cell_mixture(module, x, loglik, observed, pi, spread):
     return torch.cat([mixed, loglik[:, n_numeric:]], dim=1)
 
 
+def masked_forward(module, p):
+    """``module``'s training pass with each visible cell hidden from the
+    encoder with probability ``p`` (``mask``)."""
+
+    def forward(
+        x, condition=None, sample=True, observed=FIND_MISSING, input_noise=0.0, **_
+    ):
+        if observed is FIND_MISSING:
+            x, observed = module.split_missing(x)
+        if observed is None:
+            observed = x.new_ones((x.shape[0], module.n_variables))
+        keep = (torch.rand_like(observed) >= p).to(observed.dtype)
+        visible = observed * keep
+        seen = x * visible[..., module.feature_variable]
+        if input_noise > 0 and module.n_numeric:
+            seen = module._with_numeric_noise(seen, visible, input_noise)
+        mu, logvar = module._posterior(seen, visible, condition)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
+        output = module.decode(z, condition)
+        return module.log_likelihood(x, output, observed), gaussian_kl(mu, logvar)
+
+    return forward
+
+
 def patch(lever):
     negative_elbo, train_epoch = training.negative_elbo, training.train_epoch
     train_vae = base.train_vae
@@ -106,8 +135,20 @@ def patch(lever):
             return negative_elbo(
                 mixed_cells, x, condition, beta=beta, sample=True, **options
             )
+        indicator_steps = options.get("hide_rate", 0.0) > 0
+        if lever.kind == "mask" and not indicator_steps:
+            return negative_elbo(
+                masked_forward(module, lever.values[0]),
+                x,
+                condition,
+                beta=beta,
+                sample=True,
+                **options,
+            )
         if lever.kind == "noise":
             options["input_noise"] = lever.values[0]
+        if lever.kind == "hide" and not indicator_steps:
+            options["hide_rate"] = lever.values[0]
         return negative_elbo(module, x, condition, beta=beta, sample=True, **options)
 
     def patched_epoch(module, optimizer, X, **options):
@@ -159,7 +200,18 @@ def main():
     parser.add_argument("--lever", required=True, help="core:Q, cell:PI,S, ...")
     args, rest = parser.parse_known_args()
     kind, _, values = args.lever.partition(":")
-    if kind not in ("core", "cell", "klwarm", "noise", "fewcat", "floor", "latent"):
+    levers = (
+        "core",
+        "cell",
+        "klwarm",
+        "noise",
+        "hide",
+        "mask",
+        "fewcat",
+        "floor",
+        "latent",
+    )
+    if kind not in levers:
         parser.error(f"unknown lever {kind!r}")
     patch(Lever(kind, [float(v) for v in values.split(",")]))
     here = Path(__file__).resolve().parent
