@@ -283,7 +283,8 @@ class BaseVAE(BaseEstimator):
     # (TabularVAE.forward), so that the model learns to infer a cell from the
     # others. Off: hiding one cell in half the rows, or 10% or 25% of all cells,
     # did not rank anomalies better on both halves of the dev suite
-    # (benchmarks/RESULTS.md, "Missing cells").
+    # (benchmarks/RESULTS.md, "Missing cells"; over five network seeds,
+    # "Cells masked from the encoder").
     _hide_rate = 0.0
     # Steps that teach the trained network what a hidden cell means in the
     # columns without holes in fit (skvae._training.train_indicators); complete
