@@ -25,6 +25,7 @@ Peers need the benchmark extra (``pip install -e .[benchmarks]``).
 """
 
 import argparse
+import ast
 import time
 import warnings
 from pathlib import Path
@@ -57,6 +58,42 @@ def remove_cells(X, fraction, seed):
         return X
     holes = np.random.RandomState(seed).rand(*X.shape) < fraction
     return np.where(holes, np.nan, X)
+
+
+def add_skvae_arguments(parser):
+    """``--param`` (skvae parameters) and ``--model-seed-offset``."""
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        help="skvae parameter as name=python_literal",
+    )
+    parser.add_argument(
+        "--model-seed-offset",
+        type=int,
+        default=0,
+        help="skvae's random_state is the split's seed plus this (splits unchanged)",
+    )
+
+
+def skvae_params(items):
+    """``name=value`` strings as a dict; a value that is not a Python literal
+    stays a string."""
+    params = {}
+    for item in items:
+        key, value = item.split("=", 1)
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
+
+
+def dataset_files(data, names=None):
+    """The suite's ``.npz`` files in ``data``, smallest first; only ``names``
+    if given."""
+    files = sorted(data.glob("*.npz"), key=lambda p: p.stat().st_size)
+    return [f for f in files if not names or f.stem in names]
 
 
 def skvae_estimator(estimator_class, seed, **params):
@@ -215,23 +252,12 @@ def main():
             "lof",
         ],
     )
-    parser.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        help="skvae parameter as name=python_literal",
-    )
+    add_skvae_arguments(parser)
     parser.add_argument(
         "--missing",
         type=float,
         default=0.0,
         help="share of cells removed at random from both splits (seeded by seed)",
-    )
-    parser.add_argument(
-        "--model-seed-offset",
-        type=int,
-        default=0,
-        help="skvae's random_state is the split's seed plus this (splits unchanged)",
     )
     parser.add_argument(
         "--score-training-rows",
@@ -241,20 +267,8 @@ def main():
     )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-
-    import ast
-
-    params = {}
-    for item in args.param:
-        key, value = item.split("=", 1)
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
-
-    files = sorted(args.data.glob("*.npz"), key=lambda p: p.stat().st_size)
-    if args.datasets:
-        files = [f for f in files if f.stem in args.datasets]
+    params = skvae_params(args.param)
+    files = dataset_files(args.data, args.datasets)
     rows = []
     for path in files:
         with np.load(path) as archive:
