@@ -46,7 +46,13 @@ the training rows (``_fit_latent_mixture``). Groups (``--groups``):
   score) cut off above its column's 50th, 75th, 90th or 97th percentile over
   the training rows and summed, so that only cells below their usual level
   count, in nats (the ELBO's weighting of the columns kept); with the latent
-  term as it is, or cut off the same way.
+  term as it is, or cut off the same way;
+- ``weights``: the mixture without its components of weight below 0.05,
+  0.10 or 0.15 (renormalised), in case the core lets in a tight group of
+  anomalies that gets a small component of its own.
+
+``--synthetic KIND`` ranks anomalies of that kind generated from each
+table's inliers (``bench_anomaly_synthetic.py``) in place of its own.
 
 Usage::
 
@@ -62,6 +68,7 @@ import numpy as np
 import pandas as pd
 import torch
 from bench_anomaly import DEFAULT_DATA, make_split
+from bench_anomaly_synthetic import KINDS, table_with_anomalies
 from scipy.special import logsumexp
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.mixture import GaussianMixture
@@ -79,6 +86,7 @@ GROUPS = (
     "calibrated",
     "tails",
     "clipped",
+    "weights",
 )
 
 
@@ -162,6 +170,22 @@ def latent_variants(seed, train, test):
     fits = [mixture(mu_tr[kept], k, seed) for k in range(1, 11)]
     best = min(fits, key=lambda f: f.bic(mu_tr[kept]))
     out["bic"] = rest + best.score_samples(mu) + entropy
+    return out
+
+
+def weight_variants(seed, train, test, floors=(0.05, 0.1, 0.15)):
+    """The default's mixture without its components of weight below a floor
+    (renormalised): a tight group of anomalies inside the core would get a
+    small component of its own."""
+    (_, mu_tr, _), (rest, mu, lv) = train, test
+    entropy = 0.5 * lv.sum(axis=1)
+    g = mixture(mu_tr[kl_core(train)], 5, seed)
+    weighted = g._estimate_weighted_log_prob(mu)
+    out = {}
+    for floor in floors:
+        big = g.weights_ >= floor
+        density = logsumexp(weighted[:, big], axis=1) - np.log(g.weights_[big].sum())
+        out[f"k5_minweight{floor}"] = rest + density + entropy
     return out
 
 
@@ -413,6 +437,13 @@ def main():
         default=0,
         help="the detector's random_state is the split's seed plus this",
     )
+    parser.add_argument(
+        "--synthetic",
+        choices=KINDS,
+        default=None,
+        help="rank anomalies of this kind generated from the table's inliers "
+        "(bench_anomaly_synthetic.py) instead of its own",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -421,7 +452,13 @@ def main():
         with np.load(args.data / f"{name}.npz") as archive:
             X, y = archive["X"].astype(float), archive["y"].astype(int).ravel()
         for seed in args.seeds:
-            X_train, X_test, _, y_test = make_split(X, y, seed)
+            if args.synthetic:
+                X_seed, y_seed = table_with_anomalies(
+                    X, y, args.synthetic, 0.05, 5000, seed
+                )
+            else:
+                X_seed, y_seed = X, y
+            X_train, X_test, _, y_test = make_split(X_seed, y_seed, seed)
             detector = VAEAnomalyDetector(random_state=seed + args.model_seed_offset)
             split = detector._validation_split
             seen = {}
@@ -440,6 +477,8 @@ def main():
             # The mixture's seed is the detector's, as _fit_latent_mixture's.
             if "latent" in args.groups:
                 variants |= latent_variants(detector._seed, train, test)
+            if "weights" in args.groups:
+                variants |= weight_variants(detector._seed, train, test)
             if "smoothing" in args.groups:
                 variants |= smoothing_variants(detector._seed, train, test)
             if "joint" in args.groups:
