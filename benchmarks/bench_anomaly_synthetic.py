@@ -15,8 +15,9 @@ anomalies that no default was chosen on:
 - ``dependency``: each feature drawn on its own from the inliers' values
   (a column-wise bootstrap), so every value is ordinary and only the
   features' dependence is broken;
-- ``clustered``: the mixture's means moved 5 standard deviations of each
-  feature along a seeded random direction, covariances kept: a tight group.
+- ``clustered``: the mixture's means moved by 5 along a seeded random unit
+  direction of the standardised features, covariances kept: a tight group
+  away from the inliers.
 
 Generated values of a feature whose inlier values are all whole numbers are
 rounded to whole numbers, so that an anomaly is not told apart by its
