@@ -49,7 +49,9 @@ the training rows (``_fit_latent_mixture``). Groups (``--groups``):
   term as it is, or cut off the same way;
 - ``weights``: the mixture without its components of weight below 0.05,
   0.10 or 0.15 (renormalised), in case the core lets in a tight group of
-  anomalies that gets a small component of its own.
+  anomalies that gets a small component of its own;
+- ``robustcore``: the mixture fitted to the support of MCD over the
+  training codes (75%), alone or intersected with the prior's core.
 
 ``--synthetic KIND`` ranks anomalies of that kind generated from each
 table's inliers (``bench_anomaly_synthetic.py``) in place of its own.
@@ -70,6 +72,7 @@ import torch
 from bench_anomaly import DEFAULT_DATA, make_split
 from bench_anomaly_synthetic import KINDS, table_with_anomalies
 from scipy.special import logsumexp
+from sklearn.covariance import MinCovDet
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.mixture import GaussianMixture
 from sklearn.mixture._gaussian_mixture import _estimate_log_gaussian_prob
@@ -87,6 +90,7 @@ GROUPS = (
     "tails",
     "clipped",
     "weights",
+    "robustcore",
 )
 
 
@@ -187,6 +191,27 @@ def weight_variants(seed, train, test, floors=(0.05, 0.1, 0.15)):
         density = logsumexp(weighted[:, big], axis=1) - np.log(g.weights_[big].sum())
         out[f"k5_minweight{floor}"] = rest + density + entropy
     return out
+
+
+def robust_core_variants(seed, train, test):
+    """The mixture fitted to a core that MCD's support (75% of the codes, one
+    robust Gaussian) chooses, alone or together with the prior's core: a
+    tight group of codes away from the bulk falls outside it."""
+    (_, mu_tr, _), (rest, mu, lv) = train, test
+    entropy = 0.5 * lv.sum(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        support = MinCovDet(support_fraction=0.75, random_state=seed).fit(mu_tr)
+    support = support.support_
+    both = support & kl_core(train)
+    return {
+        "k5_mcdcore": rest
+        + mixture(mu_tr[support], 5, seed).score_samples(mu)
+        + entropy,
+        "k5_mcd_and_prior_core": rest
+        + mixture(mu_tr[both], 5, seed).score_samples(mu)
+        + entropy,
+    }
 
 
 def smoothing_variants(seed, train, test):
@@ -479,6 +504,8 @@ def main():
                 variants |= latent_variants(detector._seed, train, test)
             if "weights" in args.groups:
                 variants |= weight_variants(detector._seed, train, test)
+            if "robustcore" in args.groups:
+                variants |= robust_core_variants(detector._seed, train, test)
             if "smoothing" in args.groups:
                 variants |= smoothing_variants(detector._seed, train, test)
             if "joint" in args.groups:
