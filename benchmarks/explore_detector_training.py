@@ -52,7 +52,7 @@ import torch
 import skvae._base as base
 import skvae._tabular as tabular
 import skvae._training as training
-from skvae._network import FIND_MISSING, gaussian_kl
+from skvae._network import FIND_MISSING
 
 _LOG_2PI = math.log(2.0 * math.pi)
 # Steps before the core is chosen (at the first epoch past the warm-up).
@@ -99,15 +99,11 @@ def masked_forward(module, p):
             x, observed = module.split_missing(x)
         if observed is None:
             observed = x.new_ones((x.shape[0], module.n_variables))
-        keep = (torch.rand_like(observed) >= p).to(observed.dtype)
-        visible = observed * keep
+        visible = observed * (torch.rand_like(observed) >= p).to(observed.dtype)
         seen = x * visible[..., module.feature_variable]
-        if input_noise > 0 and module.n_numeric:
-            seen = module._with_numeric_noise(seen, visible, input_noise)
-        mu, logvar = module._posterior(seen, visible, condition)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
-        output = module.decode(z, condition)
-        return module.log_likelihood(x, output, observed), gaussian_kl(mu, logvar)
+        return module.pass_with_view(
+            x, observed, seen, visible, condition, sample, input_noise
+        )
 
     return forward
 

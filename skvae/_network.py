@@ -418,6 +418,18 @@ class TabularVAE(nn.Module):
             hide = F.one_hot(pick, self.n_variables) * rows.unsqueeze(1)
             visible = observed * (1 - hide).to(observed.dtype)
             seen = x * visible[..., self.feature_variable]
+        return self.pass_with_view(
+            x, observed, seen, visible, condition, sample, input_noise
+        )
+
+    def pass_with_view(
+        self, x, observed, seen, visible, condition=None, sample=True, input_noise=0.0
+    ):
+        """:meth:`forward` once the encoder's view is chosen: the encoder gets
+        ``seen`` with its ``visible`` mask (``None``: every cell), the
+        likelihood scores ``x`` over its ``observed`` cells. Training schemes
+        that hide cells their own way (benchmarks' levers) call it directly.
+        """
         if input_noise > 0 and self.n_numeric:
             seen = self._with_numeric_noise(seen, visible, input_noise)
         mu, logvar = self._posterior(seen, visible, condition)
