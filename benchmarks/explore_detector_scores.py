@@ -51,7 +51,13 @@ the training rows (``_fit_latent_mixture``). Groups (``--groups``):
   0.10 or 0.15 (renormalised), in case the core lets in a tight group of
   anomalies that gets a small component of its own;
 - ``robustcore``: the mixture fitted to the support of MCD over the
-  training codes (75%), alone or intersected with the prior's core.
+  training codes (75%), alone or intersected with the prior's core;
+- ``shape``: the mixture's components made less free to be tight: one
+  covariance shared by all (``tied``), one variance each (``spherical``),
+  or each full covariance shrunk towards the core's pooled covariance
+  (``(1 - a) S_k + a S``, ``a`` = 0.25, 0.5, 0.75). A tight group of
+  anomalies owes its high density to its small covariance; a real mode
+  keeps its place and its weight.
 
 ``--synthetic KIND`` ranks anomalies of that kind generated from each
 table's inliers (``bench_anomaly_synthetic.py``) in place of its own.
@@ -75,7 +81,10 @@ from scipy.special import logsumexp
 from sklearn.covariance import MinCovDet
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.mixture import GaussianMixture
-from sklearn.mixture._gaussian_mixture import _estimate_log_gaussian_prob
+from sklearn.mixture._gaussian_mixture import (
+    _compute_precision_cholesky,
+    _estimate_log_gaussian_prob,
+)
 
 from skvae import VAEAnomalyDetector
 from skvae._anomaly import _LATENT_MIXTURE_REG
@@ -91,6 +100,7 @@ GROUPS = (
     "clipped",
     "weights",
     "robustcore",
+    "shape",
 )
 
 
@@ -212,6 +222,27 @@ def robust_core_variants(seed, train, test):
         + mixture(mu_tr[both], 5, seed).score_samples(mu)
         + entropy,
     }
+
+
+def shape_variants(seed, train, test, shrinkages=(0.25, 0.5, 0.75)):
+    """The mixture with components less free to be tight: tied or spherical
+    covariances, or each full covariance shrunk towards the core's pooled
+    covariance."""
+    (_, mu_tr, _), (rest, mu, lv) = train, test
+    entropy = 0.5 * lv.sum(axis=1)
+    kept = mu_tr[kl_core(train)]
+    out = {
+        f"k5_{kind}": rest + mixture(kept, 5, seed, kind).score_samples(mu) + entropy
+        for kind in ("tied", "spherical")
+    }
+    g = mixture(kept, 5, seed)
+    full = g.covariances_.copy()
+    pooled = np.cov(kept, rowvar=False).reshape(kept.shape[1], kept.shape[1])
+    for a in shrinkages:
+        g.covariances_ = (1 - a) * full + a * pooled
+        g.precisions_cholesky_ = _compute_precision_cholesky(g.covariances_, "full")
+        out[f"k5_shrink{a}"] = rest + g.score_samples(mu) + entropy
+    return out
 
 
 def smoothing_variants(seed, train, test):
@@ -506,6 +537,8 @@ def main():
                 variants |= weight_variants(detector._seed, train, test)
             if "robustcore" in args.groups:
                 variants |= robust_core_variants(detector._seed, train, test)
+            if "shape" in args.groups:
+                variants |= shape_variants(detector._seed, train, test)
             if "smoothing" in args.groups:
                 variants |= smoothing_variants(detector._seed, train, test)
             if "joint" in args.groups:
