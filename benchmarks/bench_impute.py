@@ -17,8 +17,16 @@ reach them as ordinal codes, rounded and clipped to a valid code afterwards
 adult the downstream view is added: a HistGradientBoosting classifier trained on
 70% of the imputed rows, ROC-AUC of income on the other 30%.
 
+Tables: the ADBench and mixed tables of ``../shared/data`` by name, and
+scikit-learn's bundled tables as ``sklearn_diabetes``, ``sklearn_wine``,
+``sklearn_breast_cancer``, ``sklearn_digits`` and ``sklearn_iris`` (features
+only; no download).
+
 Methods: ``skvae`` (``VAEImputer`` at its defaults), ``skvae_no_hiding`` (the
 same, trained without hiding cells from the encoder; not in the default list),
+``skvae_latent_quarter`` and ``skvae_latent_full`` (a latent space of a
+quarter of the columns, clipped to [2, 8], the default before 2026-11-29, or of
+all of them, clipped to [2, 32]; not in the default list),
 ``simple``, ``knn``
 (``KNNImputer``), ``iterative`` (``IterativeImputer``, BayesianRidge) and
 ``iterative_trees`` (``IterativeImputer`` with ``ExtraTreesRegressor``, the
@@ -37,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn import datasets
 from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingClassifier
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
@@ -50,6 +59,13 @@ ADBENCH = ["18_Ionosphere", "12_fault", "41_Waveform", "30_satellite", "23_mammo
 MIXED = {"german_credit": "default", "adult": "income"}
 MAX_ROWS = 10_000
 METHODS = ["skvae", "simple", "knn", "iterative", "iterative_trees"]
+SKLEARN_TABLES = {
+    "sklearn_diabetes": datasets.load_diabetes,
+    "sklearn_wine": datasets.load_wine,
+    "sklearn_breast_cancer": datasets.load_breast_cancer,
+    "sklearn_digits": datasets.load_digits,
+    "sklearn_iris": datasets.load_iris,
+}
 
 
 class _NoHidingImputer(VAEImputer):
@@ -58,8 +74,32 @@ class _NoHidingImputer(VAEImputer):
     _hide_rate = 0.0
 
 
+class _QuarterLatentImputer(VAEImputer):
+    """A latent space of a quarter of the columns, clipped to [2, 8]."""
+
+    _columns_per_auto_latent = 4
+    _auto_latent_range = (2, 8)
+
+
+class _FullLatentImputer(VAEImputer):
+    """A latent space of as many dimensions as columns, clipped to [2, 32]."""
+
+    _columns_per_auto_latent = 1
+    _auto_latent_range = (2, 32)
+
+
+SKVAE_IMPUTERS = {
+    "skvae": VAEImputer,
+    "skvae_no_hiding": _NoHidingImputer,
+    "skvae_latent_quarter": _QuarterLatentImputer,
+    "skvae_latent_full": _FullLatentImputer,
+}
+
+
 def load(name):
     """``(table, label or None)``: a DataFrame, categorical columns as objects."""
+    if name in SKLEARN_TABLES:
+        return SKLEARN_TABLES[name](as_frame=True).data.astype(np.float64), None
     if name in MIXED:
         frame = pd.read_csv(DATA / "tabular" / f"{name}.csv", skipinitialspace=True)
         frame = frame.sample(min(MAX_ROWS, len(frame)), random_state=0)
@@ -100,9 +140,8 @@ def remove(frame, mechanism, seed):
 
 def impute(method, holed, categorical, seed):
     """The filled table, from ``method``."""
-    if method in ("skvae", "skvae_no_hiding"):
-        imputer = VAEImputer if method == "skvae" else _NoHidingImputer
-        return imputer(random_state=seed).fit_transform(holed)
+    if method in SKVAE_IMPUTERS:
+        return SKVAE_IMPUTERS[method](random_state=seed).fit_transform(holed)
     codes, levels = {}, {}
     numbers = holed.copy()
     for name in categorical:

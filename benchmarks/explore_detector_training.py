@@ -52,6 +52,7 @@ import torch
 import skvae._base as base
 import skvae._tabular as tabular
 import skvae._training as training
+from skvae import VAEAnomalyDetector
 from skvae._network import FIND_MISSING
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -186,8 +187,8 @@ def patch(lever):
     if lever.kind == "floor":
         base._MIN_STEPS_AUTO = int(lever.values[0])
     if lever.kind == "latent":
-        base._COLUMNS_PER_AUTO_LATENT = int(lever.values[0])
-        base._AUTO_LATENT_RANGE = (2, int(lever.values[1]))
+        VAEAnomalyDetector._columns_per_auto_latent = int(lever.values[0])
+        VAEAnomalyDetector._auto_latent_range = (2, int(lever.values[1]))
     tabular._guess_kind = few_values_as_levels
 
 

@@ -49,10 +49,7 @@ _DEFERRED_INDICATOR_BYTES = 8 * 2**20
 # steps scored as well as 3,000 at a third of the time. Large tables need no
 # more than 3,000 steps once the numeric scales learn fast ("Speed" there):
 # 100 epochs of 35,000 rows (12,000 steps) scored no better at 4x the time.
-# n_components="auto": a quarter of the input columns, clipped to [2, 8];
 # hidden_layer_sizes="auto": (64, 32), mirrored by the decoder.
-_COLUMNS_PER_AUTO_LATENT = 4
-_AUTO_LATENT_RANGE = (2, 8)
 _AUTO_HIDDEN_LAYER_SIZES = (64, 32)
 _MIN_STEPS_AUTO = 1000
 _MAX_EPOCHS_AUTO = 100
@@ -60,8 +57,8 @@ _MAX_STEPS_AUTO = 3000
 
 _SHARED_PARAMETERS = """\
     n_components : int or "auto", default={n_components_default}
-        Size of the latent space. ``"auto"`` takes a quarter of the number of input
-        columns, clipped to [2, 8].
+        Size of the latent space. ``"auto"`` takes {auto_latent_share} of the
+        number of input columns, clipped to [{auto_latent_min}, {auto_latent_max}].
 
     hidden_layer_sizes : tuple of int or "auto", default="auto"
         Hidden layer widths of the encoder; the decoder mirrors them. ``"auto"``
@@ -218,6 +215,11 @@ def fill_doc(cls):
     }
     parameters = _SHARED_PARAMETERS.format(
         n_components_default=_doc_default(defaults["n_components"]),
+        auto_latent_share={2: "half", 4: "a quarter"}.get(
+            cls._columns_per_auto_latent, f"1/{cls._columns_per_auto_latent}"
+        ),
+        auto_latent_min=cls._auto_latent_range[0],
+        auto_latent_max=cls._auto_latent_range[1],
         scaling_default=_doc_default(defaults["scaling"]),
         point_mass_share_default=_doc_default(defaults["point_mass_share"]),
         max_point_masses=(
@@ -270,6 +272,12 @@ class BaseVAE(BaseEstimator):
     # Measured for the detector only so far (benchmarks/RESULTS.md); the
     # transformer and the augmenter keep densities until their benchmarks say.
     _bin_grid_columns = False
+
+    # n_components="auto": the input columns over this, clipped to the range.
+    # The imputer takes a larger latent space (benchmarks/RESULTS.md,
+    # "Imputation": "The latent size, on a fresh set of tables").
+    _columns_per_auto_latent = 4
+    _auto_latent_range = (2, 8)
 
     # Most point masses per numeric column (point_mass_share), and fewest
     # distinct values a column keeps for its Gaussian.
@@ -794,9 +802,9 @@ class BaseVAE(BaseEstimator):
 
     def _n_components(self, n_columns):
         if self.n_components == "auto":
-            smallest, largest = _AUTO_LATENT_RANGE
+            smallest, largest = self._auto_latent_range
             return int(
-                np.clip(n_columns // _COLUMNS_PER_AUTO_LATENT, smallest, largest)
+                np.clip(n_columns // self._columns_per_auto_latent, smallest, largest)
             )
         return self.n_components
 
