@@ -57,7 +57,11 @@ the training rows (``_fit_latent_mixture``). Groups (``--groups``):
   or each full covariance shrunk towards the core's pooled covariance
   (``(1 - a) S_k + a S``, ``a`` = 0.25, 0.5, 0.75). A tight group of
   anomalies owes its high density to its small covariance; a real mode
-  keeps its place and its weight.
+  keeps its place and its weight;
+- ``balance``: the score's two parts, ``L`` and the latent term, each as a
+  robust z-score over the training rows (median, scaled MAD), then summed or
+  the lower taken: each part weighted by its own spread on the table
+  instead of in nats.
 
 ``--synthetic KIND`` ranks anomalies of that kind generated from each
 table's inliers (``bench_anomaly_synthetic.py``) in place of its own.
@@ -101,6 +105,7 @@ GROUPS = (
     "weights",
     "robustcore",
     "shape",
+    "balance",
 )
 
 
@@ -243,6 +248,23 @@ def shape_variants(seed, train, test, shrinkages=(0.25, 0.5, 0.75)):
         g.precisions_cholesky_ = _compute_precision_cholesky(g.covariances_, "full")
         out[f"k5_shrink{a}"] = rest + g.score_samples(mu) + entropy
     return out
+
+
+def balance_variants(seed, train, test):
+    """The score's two parts as robust z-scores over the training rows,
+    summed or the lower of the two."""
+    (rest_tr, mu_tr, lv_tr), (rest, mu, lv) = train, test
+    g = mixture(mu_tr[kl_core(train)], 5, seed)
+    latent_tr = g.score_samples(mu_tr) + 0.5 * lv_tr.sum(axis=1)
+    latent = g.score_samples(mu) + 0.5 * lv.sum(axis=1)
+
+    def robust_z(values, reference):
+        median = np.median(reference)
+        spread = 1.4826 * np.median(np.abs(reference - median)) or 1.0
+        return (values - median) / spread
+
+    cells, code = robust_z(rest, rest_tr), robust_z(latent, latent_tr)
+    return {"z_sum": cells + code, "z_min": np.minimum(cells, code)}
 
 
 def smoothing_variants(seed, train, test):
@@ -537,6 +559,8 @@ def main():
                 variants |= weight_variants(detector._seed, train, test)
             if "robustcore" in args.groups:
                 variants |= robust_core_variants(detector._seed, train, test)
+            if "balance" in args.groups:
+                variants |= balance_variants(detector._seed, train, test)
             if "shape" in args.groups:
                 variants |= shape_variants(detector._seed, train, test)
             if "smoothing" in args.groups:
