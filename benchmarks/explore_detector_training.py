@@ -185,7 +185,7 @@ def patch(lever):
     training.train_epoch = patched_epoch
     base.train_vae = fresh_fit
     if lever.kind == "floor":
-        base._MIN_STEPS_AUTO = int(lever.values[0])
+        VAEAnomalyDetector._min_steps_auto = int(lever.values[0])
     if lever.kind == "latent":
         VAEAnomalyDetector._columns_per_auto_latent = int(lever.values[0])
         VAEAnomalyDetector._auto_latent_range = (2, int(lever.values[1]))

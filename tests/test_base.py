@@ -134,6 +134,18 @@ def test_auto_step_budget(n_rows, batch_size, expected):
     assert auto_step_budget(n_rows, batch_size) == expected
 
 
+@pytest.mark.parametrize(
+    "n_rows, expected",
+    [
+        (100, (3000, 3000)),  # one step per epoch: the floor
+        (5_000, (158, 3000)),  # 19 steps per epoch: past 100 epochs to 3,000 steps
+        (30_000, (26, 3000)),  # 117 steps per epoch: 3,000 steps, as before
+    ],
+)
+def test_auto_step_budget_with_a_higher_floor(n_rows, expected):
+    assert auto_step_budget(n_rows, 256, min_steps=3000) == expected
+
+
 def test_imports_with_docstrings_stripped():
     # python -OO sets every __doc__ to None; the shared docstring text must cope.
     subprocess.run([sys.executable, "-OO", "-c", "import skvae"], check=True)

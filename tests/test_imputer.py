@@ -7,7 +7,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from skvae import VAEImputer
+from skvae import VAEAnomalyDetector, VAEImputer
 
 FAST = dict(batch_size=64, hidden_layer_sizes=(32,))
 
@@ -75,6 +75,16 @@ def test_auto_latent_space_is_half_of_the_columns(cancer, n_columns, latent):
     with pytest.warns(ConvergenceWarning):
         imputer = VAEImputer(max_epochs=1, random_state=0, **FAST).fit(X)
     assert imputer.module_.n_components == latent
+
+
+def test_the_auto_budget_takes_at_least_3000_steps(cancer):
+    X, _ = cancer
+    X = X[:120, :4].copy()
+    X[::7, 1] = np.nan
+    imputer = VAEImputer(random_state=0, **FAST).fit(X)  # one step an epoch
+    assert imputer._n_steps >= 3000
+    detector = VAEAnomalyDetector(random_state=0, **FAST).fit(X)
+    assert detector._n_steps <= 1000
 
 
 def test_arrays_come_back_as_arrays(cancer):

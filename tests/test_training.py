@@ -147,7 +147,7 @@ def test_auto_budget_caps_the_optimiser_steps(cancer, seed, monkeypatch):
     import skvae._base
 
     monkeypatch.setattr(skvae._base, "_MAX_STEPS_AUTO", 40)
-    monkeypatch.setattr(skvae._base, "_MIN_STEPS_AUTO", 10)
+    monkeypatch.setattr(VAEAnomalyDetector, "_min_steps_auto", 10)
     X = np.tile(cancer[0], (4, 1))  # 2,276 rows: 8 steps of 256 per epoch
     detector = VAEAnomalyDetector(random_state=seed).fit(X)
     assert detector.n_iter_ == 5  # ceil(40 / 8): the budget, not 100 epochs
