@@ -80,7 +80,7 @@ import numpy as np
 import pandas as pd
 import torch
 from bench_anomaly import DEFAULT_DATA, make_split
-from bench_anomaly_synthetic import KINDS, table_with_anomalies
+from bench_anomaly_synthetic import EXTRA_KINDS, KINDS, table_with_anomalies
 from scipy.special import logsumexp
 from sklearn.covariance import MinCovDet
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -517,7 +517,7 @@ def main():
     )
     parser.add_argument(
         "--synthetic",
-        choices=KINDS,
+        choices=KINDS + EXTRA_KINDS,
         default=None,
         help="rank anomalies of this kind generated from the table's inliers "
         "(bench_anomaly_synthetic.py) instead of its own",
