@@ -394,3 +394,23 @@ def test_the_imputer_fills_as_if_its_indicator_steps_ran_in_fit(
     test = wine_mixed.copy()
     test.iloc[::3, 0] = np.nan  # a column without holes in fit
     pd.testing.assert_frame_equal(deferred.transform(test), eager.transform(test))
+
+
+@pytest.mark.parametrize(
+    "estimator, share, top, floor, latent_of_20_columns",
+    [
+        (VAEAnomalyDetector, "a quarter", 8, "1,000", 5),
+        (VAETransformer, "a quarter", 8, "1,000", 5),
+        (VAEAugmenter, "a quarter", 8, "1,000", 5),
+        (VAEImputer, "half", 16, "3,000", 10),
+    ],
+)
+def test_auto_rules_are_documented_as_each_estimator_applies_them(
+    estimator, share, top, floor, latent_of_20_columns
+):
+    doc = " ".join(estimator.__doc__.split())
+    rule = f"takes {share} of the number of input columns, clipped to [2, {top}]."
+    assert rule in doc
+    assert f"many epochs as make {floor} steps" in doc
+    assert estimator(n_components="auto")._n_components(20) == latent_of_20_columns
+    assert estimator(n_components="auto")._n_components(1000) == top
