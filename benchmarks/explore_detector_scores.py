@@ -61,7 +61,10 @@ the training rows (``_fit_latent_mixture``). Groups (``--groups``):
 - ``balance``: the score's two parts, ``L`` and the latent term, each as a
   robust z-score over the training rows (median, scaled MAD), then summed or
   the lower taken: each part weighted by its own spread on the table
-  instead of in nats.
+  instead of in nats;
+- ``rowsper``: the mixture's components capped by the core's rows, one
+  per 50 or 100 of them (at least 1, at most 5), so that a small table's
+  few codes are not split into tight components.
 
 ``--synthetic KIND`` ranks anomalies of that kind generated from each
 table's inliers (``bench_anomaly_synthetic.py``) in place of its own.
@@ -106,6 +109,7 @@ GROUPS = (
     "robustcore",
     "shape",
     "balance",
+    "rowsper",
 )
 
 
@@ -247,6 +251,18 @@ def shape_variants(seed, train, test, shrinkages=(0.25, 0.5, 0.75)):
         g.covariances_ = (1 - a) * full + a * pooled
         g.precisions_cholesky_ = _compute_precision_cholesky(g.covariances_, "full")
         out[f"k5_shrink{a}"] = rest + g.score_samples(mu) + entropy
+    return out
+
+
+def rows_per_component_variants(seed, train, test, rows=(50, 100)):
+    """The mixture with at most one component per ``rows`` core rows."""
+    (_, mu_tr, _), (rest, mu, lv) = train, test
+    entropy = 0.5 * lv.sum(axis=1)
+    kept = mu_tr[kl_core(train)]
+    out = {}
+    for r in rows:
+        k = int(np.clip(len(kept) // r, 1, 5))
+        out[f"k_per{r}"] = rest + mixture(kept, k, seed).score_samples(mu) + entropy
     return out
 
 
@@ -559,6 +575,8 @@ def main():
                 variants |= weight_variants(detector._seed, train, test)
             if "robustcore" in args.groups:
                 variants |= robust_core_variants(detector._seed, train, test)
+            if "rowsper" in args.groups:
+                variants |= rows_per_component_variants(detector._seed, train, test)
             if "balance" in args.groups:
                 variants |= balance_variants(detector._seed, train, test)
             if "shape" in args.groups:
