@@ -20,13 +20,17 @@ adult the downstream view is added: a HistGradientBoosting classifier trained on
 Tables: the ADBench and mixed tables of ``../shared/data`` by name, and
 scikit-learn's bundled tables as ``sklearn_diabetes``, ``sklearn_wine``,
 ``sklearn_breast_cancer``, ``sklearn_digits`` and ``sklearn_iris`` (features
-only; no download).
+only; no download), and statsmodels' bundled tables as ``statsmodels_<name>``
+(``anes96``, ``fair``, ``grunfeld``, ``macrodata``, ``modechoice``,
+``randhie``, ``star98``: those of at least 200 rows and 4 columns without
+holes; at most 10,000 rows, a seeded sample; text columns categorical).
 
 Methods: ``skvae`` (``VAEImputer`` at its defaults), ``skvae_no_hiding`` (the
 same, trained without hiding cells from the encoder; not in the default list),
 ``skvae_latent_quarter`` and ``skvae_latent_full`` (a latent space of a
 quarter of the columns, clipped to [2, 8], the default before 2026-11-29, or of
-all of them, clipped to [2, 32]; not in the default list),
+all of them, clipped to [2, 32]; not in the default list), ``skvae_2026_11_28``
+(the defaults of that day: a quarter of the columns and a 1,000-step floor),
 ``simple``, ``knn``
 (``KNNImputer``), ``iterative`` (``IterativeImputer``, BayesianRidge) and
 ``iterative_trees`` (``IterativeImputer`` with ``ExtraTreesRegressor``, the
@@ -88,11 +92,21 @@ class _FullLatentImputer(VAEImputer):
     _auto_latent_range = (2, 32)
 
 
+class _Defaults20261128Imputer(VAEImputer):
+    """VAEImputer's defaults of 2026-11-28: a quarter of the columns, clipped
+    to [2, 8], and at least 1,000 steps."""
+
+    _columns_per_auto_latent = 4
+    _auto_latent_range = (2, 8)
+    _min_steps_auto = 1000
+
+
 SKVAE_IMPUTERS = {
     "skvae": VAEImputer,
     "skvae_no_hiding": _NoHidingImputer,
     "skvae_latent_quarter": _QuarterLatentImputer,
     "skvae_latent_full": _FullLatentImputer,
+    "skvae_2026_11_28": _Defaults20261128Imputer,
 }
 
 
@@ -100,6 +114,16 @@ def load(name):
     """``(table, label or None)``: a DataFrame, categorical columns as objects."""
     if name in SKLEARN_TABLES:
         return SKLEARN_TABLES[name](as_frame=True).data.astype(np.float64), None
+    if name.startswith("statsmodels_"):
+        from statsmodels import datasets as statsmodels_datasets
+
+        dataset = getattr(statsmodels_datasets, name.removeprefix("statsmodels_"))
+        frame = dataset.load_pandas().data
+        frame = frame.sample(min(MAX_ROWS, len(frame)), random_state=0)
+        frame = frame.reset_index(drop=True)
+        return frame.astype(
+            {c: np.float64 if frame[c].dtype != object else object for c in frame}
+        ), None
     if name in MIXED:
         frame = pd.read_csv(DATA / "tabular" / f"{name}.csv", skipinitialspace=True)
         frame = frame.sample(min(MAX_ROWS, len(frame)), random_state=0)
