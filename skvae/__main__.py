@@ -14,7 +14,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from skvae._base import _MAX_EPOCHS_AUTO, _MIN_STEPS_AUTO
+from skvae._base import _MAX_EPOCHS_AUTO
 from skvae._streaming import CSV_OPTIONS, TableChunks, csv_separator, for_each_chunk
 
 __all__ = ["main"]
@@ -409,7 +409,7 @@ def _train_over_chunks(detector, chunks, args):
         for_each_chunk(
             chunks, train, desc=f"training, pass {done}", verbose=args.verbose
         )
-        if args.passes == "auto" and detector._n_steps >= _MIN_STEPS_AUTO:
+        if args.passes == "auto" and detector._n_steps >= detector._min_steps_auto:
             return
 
 
