@@ -72,6 +72,7 @@ def synthetic_anomalies(inliers, kind, n, seed):
     rng = np.random.RandomState(seed)
     center, scale = inliers.mean(axis=0), inliers.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
+    whole = np.all(inliers == np.round(inliers), axis=0)
     if kind == "global":
         low, high = inliers.min(axis=0), inliers.max(axis=0)
         middle, half = (low + high) / 2, _GLOBAL_RANGE * (high - low) / 2
@@ -96,7 +97,6 @@ def synthetic_anomalies(inliers, kind, n, seed):
         rows = inliers[rng.randint(0, len(inliers), size=n)].copy()
         low, high = inliers.min(axis=0), inliers.max(axis=0)
         width = np.where(high > low, high - low, 1.0)
-        whole = np.all(inliers == np.round(inliers), axis=0)
         for row in rows:
             columns = rng.choice(inliers.shape[1], rng.randint(1, 3), replace=False)
             beyond = rng.uniform(0.1, 0.5, size=len(columns)) * width[columns]
@@ -106,7 +106,6 @@ def synthetic_anomalies(inliers, kind, n, seed):
             row[columns] = np.where(up, high[columns] + beyond, low[columns] - beyond)
     else:
         raise ValueError(kind)
-    whole = np.all(inliers == np.round(inliers), axis=0)
     rows[:, whole] = np.round(rows[:, whole])
     return rows
 

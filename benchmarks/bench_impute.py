@@ -92,12 +92,10 @@ class _FullLatentImputer(VAEImputer):
     _auto_latent_range = (2, 32)
 
 
-class _Defaults20261128Imputer(VAEImputer):
+class _Defaults20261128Imputer(_QuarterLatentImputer):
     """VAEImputer's defaults of 2026-11-28: a quarter of the columns, clipped
     to [2, 8], and at least 1,000 steps."""
 
-    _columns_per_auto_latent = 4
-    _auto_latent_range = (2, 8)
     _min_steps_auto = 1000
 
 

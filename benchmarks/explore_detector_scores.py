@@ -519,6 +519,21 @@ def clipped_variants(detector, X_train, X_test, percentiles=(50, 75, 90, 97)):
     return out
 
 
+# The groups built from the score's parts alone, ``(seed, train, test)``, in
+# the order they are run.
+CODE_GROUPS = {
+    "latent": latent_variants,
+    "weights": weight_variants,
+    "robustcore": robust_core_variants,
+    "rowsper": rows_per_component_variants,
+    "balance": balance_variants,
+    "shape": shape_variants,
+    "smoothing": smoothing_variants,
+    "joint": joint_variants,
+    "aggregate": aggregate_variants,
+}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", required=True)
@@ -569,24 +584,9 @@ def main():
             train = score_parts(detector, X_train)
             test = score_parts(detector, X_test)
             # The mixture's seed is the detector's, as _fit_latent_mixture's.
-            if "latent" in args.groups:
-                variants |= latent_variants(detector._seed, train, test)
-            if "weights" in args.groups:
-                variants |= weight_variants(detector._seed, train, test)
-            if "robustcore" in args.groups:
-                variants |= robust_core_variants(detector._seed, train, test)
-            if "rowsper" in args.groups:
-                variants |= rows_per_component_variants(detector._seed, train, test)
-            if "balance" in args.groups:
-                variants |= balance_variants(detector._seed, train, test)
-            if "shape" in args.groups:
-                variants |= shape_variants(detector._seed, train, test)
-            if "smoothing" in args.groups:
-                variants |= smoothing_variants(detector._seed, train, test)
-            if "joint" in args.groups:
-                variants |= joint_variants(detector._seed, train, test)
-            if "aggregate" in args.groups:
-                variants |= aggregate_variants(detector._seed, train, test)
+            for group, group_variants in CODE_GROUPS.items():
+                if group in args.groups:
+                    variants |= group_variants(detector._seed, train, test)
             if "calibrated" in args.groups:
                 variants |= calibrated_variants(
                     detector, X_train, X_test, seen.get("val")
