@@ -99,12 +99,27 @@ class _Defaults20261128Imputer(_QuarterLatentImputer):
     _min_steps_auto = 1000
 
 
+class _TrainingDraws3Imputer(VAEImputer):
+    """Trained on the importance-weighted bound over three posterior draws
+    per row (MIWAE's objective) instead of the ELBO."""
+
+    _training_draws = 3
+
+
+class _TrainingDraws5Imputer(VAEImputer):
+    """As ``_TrainingDraws3Imputer``, over five draws."""
+
+    _training_draws = 5
+
+
 SKVAE_IMPUTERS = {
     "skvae": VAEImputer,
     "skvae_no_hiding": _NoHidingImputer,
     "skvae_latent_quarter": _QuarterLatentImputer,
     "skvae_latent_full": _FullLatentImputer,
     "skvae_2026_11_28": _Defaults20261128Imputer,
+    "skvae_training_draws_3": _TrainingDraws3Imputer,
+    "skvae_training_draws_5": _TrainingDraws5Imputer,
 }
 
 

@@ -301,6 +301,10 @@ class BaseVAE(BaseEstimator):
     # (benchmarks/RESULTS.md, "Missing cells"; over five network seeds,
     # "Cells masked from the encoder").
     _hide_rate = 0.0
+    # Posterior draws per training row: 1 trains on the ELBO, more on the
+    # importance-weighted bound over that many (skvae._training.negative_elbo),
+    # at about that many decoder passes a step.
+    _training_draws = 1
     # Steps that teach the trained network what a hidden cell means in the
     # columns without holes in fit (skvae._training.train_indicators); complete
     # rows score as before. Measured in benchmarks/RESULTS.md ("Explanations").
@@ -507,6 +511,7 @@ class BaseVAE(BaseEstimator):
                 hide_rate=self._hide_rate,
                 restore_best=self._restore_best_weights,
                 input_noise=input_noise,
+                draws=self._training_draws,
             )
             self._train_indicators(
                 pick(data, train_rows),
@@ -632,6 +637,7 @@ class BaseVAE(BaseEstimator):
                 ),
                 hide_rate=self._hide_rate,
                 input_noise=input_noise,
+                draws=self._training_draws,
             )
             self.module_.eval()
             check_finite_loss(loss, self.n_iter_ + 1)

@@ -393,11 +393,16 @@ class TabularVAE(nn.Module):
         hide_rate=0.0,
         observed=FIND_MISSING,
         input_noise=0.0,
+        draws=1,
     ):
         """Per-variable log-likelihood ``(n, n_variables)`` and per-row KL ``(n,)``.
 
         With ``sample=True`` the decoder sees one reparameterised draw from q(z|x)
         (training); otherwise the posterior mean (deterministic scoring).
+        ``draws > 1`` (with ``sample``) decodes that many draws per row and
+        returns their log-likelihoods ``(n, draws, n_variables)`` and
+        ``log q(z | x) - log p(z)`` at each ``(n, draws)``: the terms of the
+        importance-weighted bound (:func:`~skvae._training.negative_elbo`).
         ``hide_rate`` is the share of rows in which one cell, chosen at random,
         is hidden from the encoder while the likelihood still scores it: the
         model learns to predict a cell from the others, which explanations by
@@ -419,11 +424,19 @@ class TabularVAE(nn.Module):
             visible = observed * (1 - hide).to(observed.dtype)
             seen = x * visible[..., self.feature_variable]
         return self.pass_with_view(
-            x, observed, seen, visible, condition, sample, input_noise
+            x, observed, seen, visible, condition, sample, input_noise, draws
         )
 
     def pass_with_view(
-        self, x, observed, seen, visible, condition=None, sample=True, input_noise=0.0
+        self,
+        x,
+        observed,
+        seen,
+        visible,
+        condition=None,
+        sample=True,
+        input_noise=0.0,
+        draws=1,
     ):
         """:meth:`forward` once the encoder's view is chosen: the encoder gets
         ``seen`` with its ``visible`` mask (``None``: every cell), the
@@ -433,9 +446,29 @@ class TabularVAE(nn.Module):
         if input_noise > 0 and self.n_numeric:
             seen = self._with_numeric_noise(seen, visible, input_noise)
         mu, logvar = self._posterior(seen, visible, condition)
+        if sample and draws > 1:
+            return self._drawn_terms(x, observed, mu, logvar, condition, draws)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
         output = self.decode(z, condition)
         return self.log_likelihood(x, output, observed), gaussian_kl(mu, logvar)
+
+    def _drawn_terms(self, x, observed, mu, logvar, condition, draws):
+        """Log-likelihoods ``(n, draws, n_variables)`` of ``x`` at ``draws``
+        reparameterised codes from each row's posterior, and ``log q(z | x) -
+        log p(z)`` at each ``(n, draws)``, the single-draw estimate of the KL."""
+        eps = torch.randn(
+            (mu.shape[0], draws, mu.shape[1]), dtype=mu.dtype, device=mu.device
+        )
+        z = mu.unsqueeze(1) + (0.5 * logvar).exp().unsqueeze(1) * eps
+        if condition is not None:
+            condition = condition.unsqueeze(1)
+        if observed is not None:
+            observed = observed.unsqueeze(1)
+        output = self.decode(z, condition)
+        loglik = self.log_likelihood(x.unsqueeze(1), output, observed)
+        # log N(z; mu, sigma^2) - log N(z; 0, I); the 2 pi terms cancel.
+        log_ratio = 0.5 * (z.pow(2) - eps.pow(2)).sum(-1)
+        return loglik, log_ratio - 0.5 * logvar.sum(-1, keepdim=True)
 
     def _with_numeric_noise(self, x, visible, sd):
         """``x`` with N(0, sd^2) noise on its numeric cells; cells hidden from

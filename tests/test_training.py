@@ -12,6 +12,7 @@ from skvae._training import (
     clear_gradients,
     evaluate_loss,
     make_optimizer,
+    negative_elbo,
     train_epoch,
     train_indicators,
     train_vae,
@@ -239,6 +240,45 @@ def test_holes_found_once_train_as_holes_found_per_epoch(cancer, seed):
     assert np.isfinite(losses[0][0]) and losses[:2] == losses[2:]
     for a, b in zip(module.parameters(), twin.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("n_conditions", [0, 2])
+def test_several_draws_train_on_the_importance_weighted_bound(
+    cancer, seed, n_conditions
+):
+    # The loss with draws=k is minus the mean over rows of Burda et al.'s bound
+    # over the k draws each row got, holes left out as in the ELBO; binned
+    # columns (their own backward) and conditions broadcast over the draws.
+    X = cancer[0][:12]
+    X = torch.from_numpy(((X - X.mean(0)) / X.std(0)).astype(np.float32))
+    X[torch.rand(X.shape, generator=torch.Generator().manual_seed(seed)) < 0.2] = (
+        torch.nan
+    )
+    torch.manual_seed(seed)
+    bins = [0.05] * 5 + [0.0] * 25
+    module = TabularVAE(
+        30, 0, [], 3, (16,), n_conditions=n_conditions, numeric_half_bins=bins
+    )
+    condition = torch.eye(2)[torch.arange(12) % 2] if n_conditions else None
+    torch.manual_seed(seed + 1)
+    loss = negative_elbo(module, X, condition, draws=4)
+    torch.manual_seed(seed + 1)
+    eps = torch.randn(12, 4, 3)
+    rows = []
+    for i in range(12):
+        x, observed = module.split_missing(X[i : i + 1])
+        cond = condition[i : i + 1] if n_conditions else None
+        mu, logvar = module._posterior(x, observed, cond)
+        z = mu + (0.5 * logvar).exp() * eps[i]  # (4, 3)
+        output = module.decode(z, None if cond is None else cond.expand(4, -1))
+        log_px = module.log_likelihood(x.expand(4, -1), output, observed).sum(1)
+        log_pz = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(1)
+        q = torch.distributions.Normal(mu, (0.5 * logvar).exp())
+        log_w = log_px + log_pz - q.log_prob(z).sum(1)
+        rows.append(torch.logsumexp(log_w, 0) - np.log(4))
+    torch.testing.assert_close(loss, -torch.stack(rows).mean())
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in module.parameters())
 
 
 @pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
