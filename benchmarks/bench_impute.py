@@ -43,6 +43,7 @@ Usage::
 """
 
 import argparse
+import functools
 import time
 import warnings
 from pathlib import Path
@@ -120,6 +121,8 @@ SKVAE_IMPUTERS = {
     "skvae_2026_11_28": _Defaults20261128Imputer,
     "skvae_training_draws_3": _TrainingDraws3Imputer,
     "skvae_training_draws_5": _TrainingDraws5Imputer,
+    # The defaults before n_estimators="auto" (2026-11-29): one network.
+    "skvae_one_network": functools.partial(VAEImputer, n_estimators=1),
 }
 
 

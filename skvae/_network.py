@@ -647,12 +647,31 @@ class TabularVAE(nn.Module):
             start += size
         return torch.cat(parts, dim=1)
 
-    def mode(self, output):
-        """Most likely encoded row for each decoder output ``(n, n_features)``."""
+    def probabilities(self, output):
+        """Decoder output ``(n, n_features)`` with binary entries as
+        probabilities and categorical blocks as their levels' probabilities
+        (numeric means unchanged): the form in which estimates average."""
         nn_, nb = self.n_numeric, self.n_binary
         parts = [output[:, :nn_]] if nn_ else []
         if nb:
-            parts.append((output[:, nn_ : nn_ + nb] >= 0).to(output.dtype))
+            parts.append(torch.sigmoid(output[:, nn_ : nn_ + nb]))
+        start = nn_ + nb
+        for size in self.category_sizes:
+            parts.append(F.softmax(output[:, start : start + size], dim=1))
+            start += size
+        return torch.cat(parts, dim=1)
+
+    def mode(self, output, probabilities=False):
+        """Most likely encoded row for each decoder output ``(n, n_features)``.
+
+        With ``probabilities``, ``output`` holds binary and categorical entries
+        as probabilities (:meth:`probabilities`), not logits.
+        """
+        nn_, nb = self.n_numeric, self.n_binary
+        parts = [output[:, :nn_]] if nn_ else []
+        if nb:
+            cut = 0.5 if probabilities else 0.0
+            parts.append((output[:, nn_ : nn_ + nb] >= cut).to(output.dtype))
         start = nn_ + nb
         for size in self.category_sizes:
             codes = output[:, start : start + size].argmax(dim=1)

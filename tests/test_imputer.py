@@ -9,7 +9,9 @@ from sklearn.pipeline import make_pipeline
 
 from skvae import VAEAnomalyDetector, VAEImputer
 
-FAST = dict(batch_size=64, hidden_layer_sizes=(32,))
+# One network unless the test is about the ensemble (n_estimators).
+FAST = dict(batch_size=64, hidden_layer_sizes=(32,), n_estimators=1)
+ENSEMBLE = dict(batch_size=64, hidden_layer_sizes=(32,), max_epochs=30)
 
 
 def with_holes(frame, share, seed):
@@ -68,6 +70,86 @@ def test_fills_better_than_the_mean_and_the_mode(fitted, holed_wine, wine_mixed)
     assert accuracy > (truth == holed["cultivar"].mode()[0]).mean() + 0.2
 
 
+@pytest.fixture(scope="module")
+def ensemble(holed_wine):
+    holed, _ = holed_wine
+    return VAEImputer(n_estimators=3, random_state=0, **ENSEMBLE).fit(holed)
+
+
+@pytest.mark.parametrize("n_rows, networks", [(9_999, 3), (10_000, 1)])
+def test_auto_ensemble_is_three_networks_under_10000_rows(n_rows, networks):
+    assert VAEImputer()._n_estimators(n_rows) == networks
+    assert VAEImputer()._n_estimators(None) == 1  # partial_fit
+    assert VAEImputer(n_estimators=2)._n_estimators(n_rows) == 2
+
+
+def test_the_ensemble_is_three_networks_with_their_own_seeds(ensemble):
+    others = ensemble.other_estimators_
+    assert [o.n_estimators for o in others] == [1, 1]
+    assert [o.random_state for o in others] == [ensemble._seed + 1, ensemble._seed + 2]
+    weights = [next(e.module_.parameters()) for e in (ensemble, *others)]
+    assert not torch.equal(weights[0], weights[1])
+    assert not torch.equal(weights[1], weights[2])
+
+
+def test_the_ensemble_fills_with_its_networks_mean_estimate(ensemble, holed_wine):
+    holed, holes = holed_wine
+    filled = ensemble.transform(holed)
+    observed = ~holes
+    for j, name in enumerate(holed.columns):
+        kept = filled[name][observed[:, j]]
+        pd.testing.assert_series_equal(
+            kept, holed[name][observed[:, j]], check_dtype=False
+        )
+    assert filled["magnesium"].dtype == "Int64"
+    # Each network alone: the first is the imputer's own, fitted as a single
+    # network with the same random_state would be.
+    alone = VAEImputer(n_estimators=1, random_state=0, **ENSEMBLE).fit(holed)
+    fills = [alone.transform(holed)] + [
+        o.transform(holed) for o in ensemble.other_estimators_
+    ]
+    for name in ["alcohol", "malic_acid", "proline"]:
+        gone = holed[name].isna().to_numpy()
+        mean = np.mean([f[name].to_numpy(float)[gone] for f in fills], axis=0)
+        np.testing.assert_allclose(filled[name].to_numpy(float)[gone], mean)
+    # A category the three networks agree on is the ensemble's too.
+    gone = holed["cultivar"].isna().to_numpy()
+    votes = np.array([f["cultivar"].to_numpy()[gone] for f in fills])
+    agree = (votes == votes[0]).all(axis=0)
+    assert agree.any()
+    np.testing.assert_array_equal(
+        filled["cultivar"].to_numpy()[gone][agree], votes[0][agree]
+    )
+
+
+def test_the_ensemble_draws_each_row_from_one_of_its_networks(holed_wine):
+    holed, holes = holed_wine
+    imputer = VAEImputer(
+        n_estimators=2, sample_posterior=True, random_state=0, **ENSEMBLE
+    ).fit(holed)
+    draws = imputer.transform(holed)
+    pd.testing.assert_frame_equal(draws, imputer.transform(holed))
+    alone = [imputer.other_estimators_[0].transform(holed)]
+    single = VAEImputer(
+        n_estimators=1, sample_posterior=True, random_state=0, **ENSEMBLE
+    ).fit(holed)
+    alone.insert(0, single.transform(holed))
+    values = draws["alcohol"].to_numpy(float)
+    from_each = [a["alcohol"].to_numpy(float) == values for a in alone]
+    assert (from_each[0] | from_each[1]).all()
+    gone = holes[:, 0]
+    assert from_each[0][gone].any() and not from_each[0][gone].all()
+
+
+def test_partial_fit_trains_every_network_of_the_ensemble(holed_wine):
+    holed, _ = holed_wine
+    imputer = VAEImputer(n_estimators=2, random_state=0, **ENSEMBLE)
+    imputer.partial_fit(holed).partial_fit(holed)
+    (other,) = imputer.other_estimators_
+    assert imputer.n_iter_ == other.n_iter_ == 2
+    assert not imputer.transform(holed).isna().any().any()
+
+
 @pytest.mark.parametrize("n_columns, latent", [(3, 2), (30, 15), (40, 16)])
 def test_auto_latent_space_is_half_of_the_columns(cancer, n_columns, latent):
     X, _ = cancer
@@ -83,7 +165,10 @@ def test_the_auto_budget_takes_at_least_3000_steps(cancer):
     X[::7, 1] = np.nan
     imputer = VAEImputer(random_state=0, **FAST).fit(X)  # one step an epoch
     assert imputer._n_steps >= 3000
-    detector = VAEAnomalyDetector(random_state=0, **FAST).fit(X)
+    detector = VAEAnomalyDetector(
+        random_state=0, batch_size=64, hidden_layer_sizes=(32,)
+    )
+    detector.fit(X)
     assert detector._n_steps <= 1000
 
 
