@@ -37,9 +37,10 @@ def fitted(holed_wine):
     return VAEImputer(random_state=0, **FAST).fit(holed)
 
 
-def test_fills_every_hole_and_keeps_every_observed_cell(fitted, holed_wine):
+@pytest.mark.parametrize("imputer", ["fitted", "ensemble"])
+def test_fills_every_hole_and_keeps_every_observed_cell(imputer, holed_wine, request):
     holed, holes = holed_wine
-    filled = fitted.transform(holed)
+    filled = request.getfixturevalue(imputer).transform(holed)
     assert list(filled.columns) == list(holed.columns)
     assert not filled.isna().any().any()
     observed = ~holes
@@ -93,15 +94,8 @@ def test_the_ensemble_is_three_networks_with_their_own_seeds(ensemble):
 
 
 def test_the_ensemble_fills_with_its_networks_mean_estimate(ensemble, holed_wine):
-    holed, holes = holed_wine
+    holed, _ = holed_wine
     filled = ensemble.transform(holed)
-    observed = ~holes
-    for j, name in enumerate(holed.columns):
-        kept = filled[name][observed[:, j]]
-        pd.testing.assert_series_equal(
-            kept, holed[name][observed[:, j]], check_dtype=False
-        )
-    assert filled["magnesium"].dtype == "Int64"
     # Each network alone: the first is the imputer's own, fitted as a single
     # network with the same random_state would be.
     alone = VAEImputer(n_estimators=1, random_state=0, **ENSEMBLE).fit(holed)
