@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skvae._hidden_cells import HiddenCellCheck
 from skvae._incremental import RowReservoir, reservoir_capacity
 from skvae._network import ACTIVATIONS, TabularVAE
 from skvae._tabular import SCALINGS, TabularEncoder
@@ -128,10 +129,9 @@ default="elu"
         (``ConvergenceWarning``) if training is still improving when it runs out.
 
     early_stopping : bool, default=True
-        Hold out ``validation_fraction`` of the rows and stop when their ELBO has not
-        improved by ``tol`` for ``n_iter_no_change`` epochs,
-        {early_stopping_weights}. If False, stop when the training loss stops
-        improving.
+        Hold out ``validation_fraction`` of the rows{validation_rule}
+        ``n_iter_no_change`` epochs, {early_stopping_weights}. If False, stop
+        when the training loss stops improving.
 
     validation_fraction : float, default=0.1
         Share of the rows held out for early stopping.
@@ -140,7 +140,7 @@ default="elu"
         Epochs without improvement before stopping.
 
     tol : float, default=1e-4
-        Smallest improvement of the (per-row) objective that counts.
+        Smallest improvement of what early stopping watches that counts.
 
     warm_start : bool, default=False
         If True, ``fit`` trains the fitted network further on the new rows
@@ -175,7 +175,7 @@ _SHARED_ATTRIBUTES = """\
         Mean training loss (negative ELBO per row) after each epoch.
 
     validation_scores_ : list of float or None
-        Mean validation ELBO per row after each epoch; None without early stopping.
+        {validation_scores}
 
     best_loss_ : float
         The smallest value of ``loss_curve_``.
@@ -229,14 +229,35 @@ def fill_doc(cls):
             else f"the {cls._max_point_masses} most frequent values at most"
         ),
         min_continuous_values=cls._min_continuous_values,
+        validation_rule=(
+            ", hide each of their cells\n"
+            "        from the network in turn, and stop when the mean squared error of\n"
+            "        its fills (in scaled units; a Brier score for binary and\n"
+            "        categorical cells) has not fallen by ``tol`` for"
+            if cls._stop_on_hidden_cells
+            else " and stop when their ELBO has\n"
+            "        not improved by ``tol`` for"
+        ),
         early_stopping_weights=(
             "restoring the best weights"
             if cls._restore_best_weights
             else "keeping the last weights (not the best ones)"
         ),
     )
+    if cls._stop_on_hidden_cells:
+        validation_scores = (
+            "After each epoch, minus the mean squared error of the network's\n"
+            "        fills of the validation cells hidden from it (a Brier score for\n"
+            "        binary and categorical cells); None without early stopping."
+        )
+    else:
+        validation_scores = (
+            "Mean validation ELBO per row after each epoch; None without early\n"
+            "        stopping."
+        )
+    attributes = _SHARED_ATTRIBUTES.format(validation_scores=validation_scores)
     cls.__doc__ = cls.__doc__.replace("    {vae_parameters}\n", parameters).replace(
-        "    {vae_attributes}\n", _SHARED_ATTRIBUTES
+        "    {vae_attributes}\n", attributes
     )
     return cls
 
@@ -312,6 +333,9 @@ class BaseVAE(BaseEstimator):
     # Whether early stopping ends on the weights of the best validation ELBO
     # (True) or on the last ones; the detector keeps the last ones.
     _restore_best_weights = True
+    # Whether early stopping watches how well the network fills validation
+    # cells hidden from it (HiddenCellCheck) instead of the validation ELBO.
+    _stop_on_hidden_cells = False
 
     _parameter_constraints: dict = {
         "n_components": [
@@ -488,10 +512,11 @@ class BaseVAE(BaseEstimator):
             if not warm:
                 self.module_ = TabularVAE(**self._module_kwargs).to(device)
             pick = functools.partial(_rows_on_device, device=device)
+            X_val = pick(data, val_rows)
             history = train_vae(
                 self.module_,
                 pick(data, train_rows),
-                X_val=pick(data, val_rows),
+                X_val=X_val,
                 condition=pick(condition, train_rows),
                 condition_val=pick(condition, val_rows),
                 batch_size=batch_size,
@@ -512,6 +537,9 @@ class BaseVAE(BaseEstimator):
                 restore_best=self._restore_best_weights,
                 input_noise=input_noise,
                 draws=self._training_draws,
+                validation_check=(
+                    None if X_val is None else self._validation_check(X_val, seed)
+                ),
             )
             self._train_indicators(
                 pick(data, train_rows),
@@ -531,6 +559,14 @@ class BaseVAE(BaseEstimator):
             history.loss_curve, history.n_iter, history.n_steps, data.shape[0]
         )
         return data
+
+    def _validation_check(self, X_val, seed):
+        """What early stopping watches on the encoded validation rows
+        ``X_val`` in place of their ELBO: a callable taking the network to a
+        score (higher is better), or None for the ELBO."""
+        if not self._stop_on_hidden_cells:
+            return None
+        return HiddenCellCheck(self.module_, X_val, seed)
 
     def _record_training(self, losses, n_epochs, n_steps, n_rows):
         """Count one training run (a fit, or a partial_fit call) in the fitted

@@ -152,6 +152,7 @@ def train_vae(
     restore_best=True,
     input_noise=0.0,
     draws=1,
+    validation_check=None,
 ):
     """Fit ``module`` on the rows of ``X`` (a tensor already on the module's device).
 
@@ -173,7 +174,9 @@ def train_vae(
     numeric cells it sees (:meth:`TabularVAE.forward`); validation sees every
     cell as it is. ``draws > 1`` trains on the importance-weighted bound over
     that many posterior draws per row (:func:`negative_elbo`); validation
-    keeps the ELBO at the posterior mean.
+    keeps the ELBO at the posterior mean. ``validation_check``, a callable
+    taking ``module`` to a score (higher is better), is watched in place of
+    the validation ELBO where given (with ``X_val``).
 
     Returns a :class:`TrainingHistory`. Raises ``FloatingPointError`` if the loss
     becomes NaN or infinite.
@@ -189,6 +192,7 @@ def train_vae(
     has_dropout = _has_dropout(module)
     history = TrainingHistory()
     best_score, best_state, no_improvement = -math.inf, None, 0
+    watched = "ELBO" if validation_check is None else "score"
     report_every = 1 if verbose >= 2 else max(1, max_epochs // 20)
     for epoch in range(1, max_epochs + 1):
         start = time.perf_counter()
@@ -214,7 +218,12 @@ def train_vae(
         history.n_iter = epoch
         history.n_steps += n_batches
 
-        if X_val is not None:
+        if X_val is not None and validation_check is not None:
+            if has_dropout:
+                module.eval()
+            score = validation_check(module)
+            history.validation_scores.append(score)
+        elif X_val is not None:
             score = -evaluate_loss(
                 module,
                 X_val,
@@ -240,7 +249,7 @@ def train_vae(
         if verbose and (epoch % report_every == 0 or epoch == 1):
             line = f"Epoch {epoch}/{max_epochs}: loss {epoch_loss:.4f}"
             if X_val is not None:
-                line += f", validation ELBO {score:.4f}"
+                line += f", validation {watched} {score:.4f}"
             print(f"{line} ({time.perf_counter() - start:.2f}s)", flush=True)
 
         if no_improvement >= n_iter_no_change and history.n_steps >= min_steps:
@@ -250,7 +259,7 @@ def train_vae(
             break
     else:
         if warn_unconverged:
-            watched = "validation ELBO" if X_val is not None else "loss"
+            watched = f"validation {watched}" if X_val is not None else "loss"
             warnings.warn(
                 f"Training stopped at max_epochs={max_epochs} before the {watched} "
                 "stopped improving; consider raising max_epochs.",

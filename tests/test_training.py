@@ -62,6 +62,28 @@ def test_early_stopping_ends_on_the_best_or_the_last_weights(
     assert -evaluate_loss(module, X[450:]) == pytest.approx(expected, rel=1e-5)
 
 
+def test_early_stopping_can_watch_another_validation_score(cancer, seed):
+    module, X = _module_and_data(cancer, seed)
+    weights_seen = []
+
+    def peaks_at_epoch_3(module):
+        weights_seen.append(module.head.weight.detach().clone())
+        return -abs(len(weights_seen) - 3)
+
+    history = train_vae(
+        module,
+        X[:450],
+        X_val=X[450:],
+        max_epochs=50,
+        n_iter_no_change=4,
+        generator=torch.Generator().manual_seed(seed),
+        validation_check=peaks_at_epoch_3,
+    )
+    assert history.validation_scores == [-2, -1, 0, -1, -2, -3, -4]
+    assert history.stopped_early and history.n_iter == 7
+    assert torch.equal(module.head.weight, weights_seen[2])
+
+
 def test_min_steps_delays_early_stopping(cancer, seed):
     module, X = _module_and_data(cancer, seed)
     history = train_vae(
