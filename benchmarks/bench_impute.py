@@ -31,7 +31,10 @@ same, trained without hiding cells from the encoder; not in the default list),
 quarter of the columns, clipped to [2, 8], the default before 2026-11-29, or of
 all of them, clipped to [2, 32]; not in the default list), ``skvae_2026_11_28``
 (the defaults of that day: a quarter of the columns and a 1,000-step floor),
-``simple``, ``knn``
+``skvae_training_draws_3`` and ``_5`` (trained on the importance-weighted
+bound), ``skvae_one_network`` (``n_estimators=1``), ``skvae_validation_elbo``
+(early stopping on the validation ELBO, the default until the tenth session
+of 2026-11-29; none of these in the default list), ``simple``, ``knn``
 (``KNNImputer``), ``iterative`` (``IterativeImputer``, BayesianRidge) and
 ``iterative_trees`` (``IterativeImputer`` with ``ExtraTreesRegressor``, the
 usual missForest stand-in; 20 trees and 5 rounds, to fit the run's time).
@@ -113,6 +116,13 @@ class _TrainingDraws5Imputer(VAEImputer):
     _training_draws = 5
 
 
+class _ValidationElboImputer(VAEImputer):
+    """Early stopping on the validation ELBO, as before 2026-11-29 (tenth
+    session), instead of the fills of hidden validation cells."""
+
+    _stop_on_hidden_cells = False
+
+
 SKVAE_IMPUTERS = {
     "skvae": VAEImputer,
     "skvae_no_hiding": _NoHidingImputer,
@@ -123,6 +133,7 @@ SKVAE_IMPUTERS = {
     "skvae_training_draws_5": _TrainingDraws5Imputer,
     # The defaults before n_estimators="auto" (2026-11-29): one network.
     "skvae_one_network": functools.partial(VAEImputer, n_estimators=1),
+    "skvae_validation_elbo": _ValidationElboImputer,
 }
 
 

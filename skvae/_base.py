@@ -198,6 +198,15 @@ _SHARED_ATTRIBUTES = """\
 """
 
 
+# How early stopping is described, by what it watches.
+_ELBO_RULE = """ and stop when their ELBO has
+        not improved by ``tol`` for"""
+_HIDDEN_CELLS_RULE = """, hide each of their cells
+        from the network in turn, and stop when the mean squared error
+        of its fills (in scaled units; a Brier score for binary and
+        categorical cells) has not fallen by ``tol`` for"""
+
+
 def fill_doc(cls):
     """Put the shared parameter and attribute text into a class docstring.
 
@@ -230,13 +239,7 @@ def fill_doc(cls):
         ),
         min_continuous_values=cls._min_continuous_values,
         validation_rule=(
-            ", hide each of their cells\n"
-            "        from the network in turn, and stop when the mean squared error of\n"
-            "        its fills (in scaled units; a Brier score for binary and\n"
-            "        categorical cells) has not fallen by ``tol`` for"
-            if cls._stop_on_hidden_cells
-            else " and stop when their ELBO has\n"
-            "        not improved by ``tol`` for"
+            _HIDDEN_CELLS_RULE if cls._stop_on_hidden_cells else _ELBO_RULE
         ),
         early_stopping_weights=(
             "restoring the best weights"
