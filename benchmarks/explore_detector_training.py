@@ -33,7 +33,12 @@ to ``bench_anomaly.py``):
 - ``floor:N``: ``max_epochs="auto"`` trains at least ``N`` optimiser steps
   before early stopping may fire, in place of 1,000 (``auto_step_budget``);
 - ``latent:C,M``: ``n_components="auto"`` as one latent dimension per ``C``
-  input columns in [2, ``M``], in place of 4 and 8.
+  input columns in [2, ``M``], in place of 4 and 8;
+- ``synthval:M``: early stopping and the weights kept follow how well the
+  network's ELBO ranks ``M`` copies of the validation rows, each variable
+  shuffled across the rows on its own (dependency anomalies: every value
+  ordinary, their combination not), below the validation rows themselves
+  (ROC-AUC), in place of keeping the last weights.
 
 Usage::
 
@@ -58,6 +63,36 @@ from skvae._network import FIND_MISSING
 _LOG_2PI = math.log(2.0 * math.pi)
 # Steps before the core is chosen (at the first epoch past the warm-up).
 _CORE_AFTER_STEPS = 500
+
+
+class ShuffledRowsCheck:
+    """ROC-AUC of the network's ELBO at telling the validation rows from
+    copies of them with each variable shuffled across the rows (``synthval``)."""
+
+    def __init__(self, module, X_val, copies, seed):
+        generator = torch.Generator().manual_seed(seed)
+        n_rows = X_val.shape[0]
+        fakes = []
+        for _ in range(copies):
+            order = torch.stack(
+                [
+                    torch.randperm(n_rows, generator=generator)
+                    for _ in range(module.n_variables)
+                ],
+                dim=1,
+            )
+            fakes.append(X_val.gather(0, order[:, module.feature_variable]))
+        self.rows = torch.cat([X_val, *fakes])
+        self.n_real = n_rows
+
+    def __call__(self, module):
+        with torch.inference_mode():
+            loglik, kl = module(self.rows, sample=False)
+            score = (loglik.sum(dim=1) - kl).double()
+        ranks = score.argsort().argsort().double() + 1.0
+        n_real, n_fake = self.n_real, len(score) - self.n_real
+        real_ranks = ranks[:n_real].sum() - n_real * (n_real + 1) / 2
+        return float(real_ranks) / (n_real * n_fake)
 
 
 class Lever:
@@ -190,6 +225,12 @@ def patch(lever):
         VAEAnomalyDetector._columns_per_auto_latent = int(lever.values[0])
         VAEAnomalyDetector._auto_latent_range = (2, int(lever.values[1]))
     tabular._guess_kind = few_values_as_levels
+    if lever.kind == "synthval":
+        copies = int(lever.values[0])
+        VAEAnomalyDetector._restore_best_weights = True
+        VAEAnomalyDetector._validation_check = lambda self, X_val, seed: (
+            ShuffledRowsCheck(self.module_, X_val, copies, seed)
+        )
 
 
 def main():
@@ -207,6 +248,7 @@ def main():
         "fewcat",
         "floor",
         "latent",
+        "synthval",
     )
     if kind not in levers:
         parser.error(f"unknown lever {kind!r}")
