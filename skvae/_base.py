@@ -569,7 +569,8 @@ class BaseVAE(BaseEstimator):
         score (higher is better), or None for the ELBO."""
         if not self._stop_on_hidden_cells:
             return None
-        return HiddenCellCheck(self.module_, X_val, seed)
+        check = HiddenCellCheck(self.module_, X_val, seed)
+        return check if check.n_hidden else None
 
     def _record_training(self, losses, n_epochs, n_steps, n_rows):
         """Count one training run (a fit, or a partial_fit call) in the fitted

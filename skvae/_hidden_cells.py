@@ -36,6 +36,12 @@ class HiddenCellCheck:
         Encoded validation rows, NaN where a cell is missing.
     seed : int
         Seed of the row sample and of which copy hides each cell.
+
+    Attributes
+    ----------
+    n_hidden : int
+        Number of cells checked; 0 when the rows have no observed cell, and
+        the check is then of no use.
     """
 
     def __init__(self, module, X_val, seed):
@@ -57,7 +63,7 @@ class HiddenCellCheck:
         self._inputs = inputs.masked_fill(hidden[:, module.feature_variable], torch.nan)
         self._truth = truth.repeat(_COPIES, 1)[shown]
         self._hidden = hidden.to(truth.dtype)
-        self._n_hidden = max(1.0, float(self._hidden.sum()))
+        self.n_hidden = int(self._hidden.sum())
         # A binary variable's one entry holds p - y; its Brier score over the
         # two levels is twice that squared, as a two-level block's would be.
         weight = torch.ones(module.n_features, dtype=truth.dtype)
@@ -72,4 +78,4 @@ class HiddenCellCheck:
             error = (estimate - self._truth).pow(2) * self._entry_weight
             per_variable = error.new_zeros(self._hidden.shape)
             per_variable.index_add_(1, module.feature_variable, error)
-            return -float((per_variable * self._hidden).sum()) / self._n_hidden
+            return -float((per_variable * self._hidden).sum()) / self.n_hidden

@@ -91,6 +91,14 @@ def test_large_validation_sets_are_sampled(monkeypatch, mixed_rows, seed):
     assert torch.equal(torch.nan_to_num(check._inputs), torch.nan_to_num(again._inputs))
 
 
+def test_validation_rows_without_a_value_fall_back_to_the_elbo(wine_mixed, seed):
+    imputer = VAEImputer(n_estimators=1, max_epochs=2, random_state=seed)
+    module = imputer.fit(wine_mixed).module_
+    no_values = torch.full((5, module.n_features), torch.nan)
+    assert HiddenCellCheck(module, no_values, seed).n_hidden == 0
+    assert imputer._validation_check(no_values, seed) is None
+
+
 def test_the_imputer_keeps_the_weights_that_filled_hidden_cells_best(
     monkeypatch, wine_mixed, seed
 ):
