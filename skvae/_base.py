@@ -198,13 +198,20 @@ _SHARED_ATTRIBUTES = """\
 """
 
 
-# How early stopping is described, by what it watches.
+# How early stopping and validation_scores_ are described, by what is watched.
 _ELBO_RULE = """ and stop when their ELBO has
         not improved by ``tol`` for"""
 _HIDDEN_CELLS_RULE = """, hide each of their cells
         from the network in turn, and stop when the mean squared error
         of its fills (in scaled units; a Brier score for binary and
         categorical cells) has not fallen by ``tol`` for"""
+_ELBO_SCORES = """Mean validation ELBO per row after each epoch; None without early
+        stopping."""
+_HIDDEN_CELLS_SCORES = (
+    "After each epoch, minus the mean squared error of the network's\n"
+    "        fills of the validation cells hidden from it (a Brier score for\n"
+    "        binary and categorical cells); None without early stopping."
+)
 
 
 def fill_doc(cls):
@@ -247,18 +254,11 @@ def fill_doc(cls):
             else "keeping the last weights (not the best ones)"
         ),
     )
-    if cls._stop_on_hidden_cells:
-        validation_scores = (
-            "After each epoch, minus the mean squared error of the network's\n"
-            "        fills of the validation cells hidden from it (a Brier score for\n"
-            "        binary and categorical cells); None without early stopping."
+    attributes = _SHARED_ATTRIBUTES.format(
+        validation_scores=(
+            _HIDDEN_CELLS_SCORES if cls._stop_on_hidden_cells else _ELBO_SCORES
         )
-    else:
-        validation_scores = (
-            "Mean validation ELBO per row after each epoch; None without early\n"
-            "        stopping."
-        )
-    attributes = _SHARED_ATTRIBUTES.format(validation_scores=validation_scores)
+    )
     cls.__doc__ = cls.__doc__.replace("    {vae_parameters}\n", parameters).replace(
         "    {vae_attributes}\n", attributes
     )

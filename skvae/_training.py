@@ -192,7 +192,7 @@ def train_vae(
     has_dropout = _has_dropout(module)
     history = TrainingHistory()
     best_score, best_state, no_improvement = -math.inf, None, 0
-    watched = "ELBO" if validation_check is None else "score"
+    watched = "validation ELBO" if validation_check is None else "validation score"
     report_every = 1 if verbose >= 2 else max(1, max_epochs // 20)
     for epoch in range(1, max_epochs + 1):
         start = time.perf_counter()
@@ -218,23 +218,23 @@ def train_vae(
         history.n_iter = epoch
         history.n_steps += n_batches
 
-        if X_val is not None and validation_check is not None:
-            if has_dropout:
-                module.eval()
-            score = validation_check(module)
-            history.validation_scores.append(score)
-        elif X_val is not None:
-            score = -evaluate_loss(
-                module,
-                X_val,
-                condition_val,
-                beta=beta,
-                set_eval=has_dropout,
-                observed=observed_val,
-            )
-            history.validation_scores.append(score)
-        else:
+        if X_val is None:
             score = -epoch_loss
+        else:
+            if validation_check is None:
+                score = -evaluate_loss(
+                    module,
+                    X_val,
+                    condition_val,
+                    beta=beta,
+                    set_eval=has_dropout,
+                    observed=observed_val,
+                )
+            else:
+                if has_dropout:
+                    module.eval()
+                score = validation_check(module)
+            history.validation_scores.append(score)
         if score > best_score + tol:
             best_score, no_improvement = score, 0
             if X_val is not None and restore_best:
@@ -249,7 +249,7 @@ def train_vae(
         if verbose and (epoch % report_every == 0 or epoch == 1):
             line = f"Epoch {epoch}/{max_epochs}: loss {epoch_loss:.4f}"
             if X_val is not None:
-                line += f", validation {watched} {score:.4f}"
+                line += f", {watched} {score:.4f}"
             print(f"{line} ({time.perf_counter() - start:.2f}s)", flush=True)
 
         if no_improvement >= n_iter_no_change and history.n_steps >= min_steps:
@@ -259,7 +259,7 @@ def train_vae(
             break
     else:
         if warn_unconverged:
-            watched = f"validation {watched}" if X_val is not None else "loss"
+            watched = watched if X_val is not None else "loss"
             warnings.warn(
                 f"Training stopped at max_epochs={max_epochs} before the {watched} "
                 "stopped improving; consider raising max_epochs.",

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from skvae import VAEImputer
 from skvae._hidden_cells import _COPIES, HiddenCellCheck
 from skvae._network import TabularVAE
+from skvae._training import train_vae
 
 
 @pytest.fixture
@@ -76,8 +77,6 @@ def test_a_trained_network_fills_better_than_an_untrained_one(cancer, seed):
     module = TabularVAE(10, 0, [], 5, (32,))
     check = HiddenCellCheck(module, X[500:], seed)
     before = check(module)
-    from skvae._training import train_vae
-
     train_vae(module, X[:500], max_epochs=60, hide_rate=0.5)
     assert check(module) > before + 0.3
 
