@@ -34,7 +34,9 @@ all of them, clipped to [2, 32]; not in the default list), ``skvae_2026_11_28``
 ``skvae_training_draws_3`` and ``_5`` (trained on the importance-weighted
 bound), ``skvae_one_network`` (``n_estimators=1``), ``skvae_validation_elbo``
 (early stopping on the validation ELBO, the default until the tenth session
-of 2026-11-29; none of these in the default list), ``simple``, ``knn``
+of 2026-11-29), ``skvae_cosine_lr`` (learning rates falling along a half
+cosine to a tenth over the planned steps; none of these in the default
+list), ``simple``, ``knn``
 (``KNNImputer``), ``iterative`` (``IterativeImputer``, BayesianRidge) and
 ``iterative_trees`` (``IterativeImputer`` with ``ExtraTreesRegressor``, the
 usual missForest stand-in; 20 trees and 5 rounds, to fit the run's time).
@@ -123,6 +125,13 @@ class _ValidationElboImputer(VAEImputer):
     _stop_on_hidden_cells = False
 
 
+class _CosineLearningRateImputer(VAEImputer):
+    """Learning rates falling along a half cosine to a tenth of their value
+    over the planned steps, instead of constant ones."""
+
+    _final_lr_fraction = 0.1
+
+
 SKVAE_IMPUTERS = {
     "skvae": VAEImputer,
     "skvae_no_hiding": _NoHidingImputer,
@@ -134,6 +143,7 @@ SKVAE_IMPUTERS = {
     # The defaults before n_estimators="auto" (2026-11-29): one network.
     "skvae_one_network": functools.partial(VAEImputer, n_estimators=1),
     "skvae_validation_elbo": _ValidationElboImputer,
+    "skvae_cosine_lr": _CosineLearningRateImputer,
 }
 
 

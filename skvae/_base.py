@@ -339,6 +339,11 @@ class BaseVAE(BaseEstimator):
     # Whether early stopping watches how well the network fills validation
     # cells hidden from it (HiddenCellCheck) instead of the validation ELBO.
     _stop_on_hidden_cells = False
+    # Share of the learning rate that a cosine decay over the planned epochs
+    # ends on (skvae._training.cosine_lr_factor); None: a constant rate. A
+    # decay to a tenth ranked anomalies and filled holes worse on both halves
+    # of the dev suite (benchmarks/RESULTS.md, "A falling learning rate").
+    _final_lr_fraction = None
 
     _parameter_constraints: dict = {
         "n_components": [
@@ -543,6 +548,7 @@ class BaseVAE(BaseEstimator):
                 validation_check=(
                     None if X_val is None else self._validation_check(X_val, seed)
                 ),
+                final_lr_fraction=self._final_lr_fraction,
             )
             self._train_indicators(
                 pick(data, train_rows),

@@ -2,6 +2,7 @@
 
 # License: BSD 3-Clause
 
+import functools
 import math
 import time
 import warnings
@@ -153,6 +154,7 @@ def train_vae(
     input_noise=0.0,
     draws=1,
     validation_check=None,
+    final_lr_fraction=None,
 ):
     """Fit ``module`` on the rows of ``X`` (a tensor already on the module's device).
 
@@ -176,7 +178,10 @@ def train_vae(
     that many posterior draws per row (:func:`negative_elbo`); validation
     keeps the ELBO at the posterior mean. ``validation_check``, a callable
     taking ``module`` to a score (higher is better), is watched in place of
-    the validation ELBO where given (with ``X_val``).
+    the validation ELBO where given (with ``X_val``). With
+    ``final_lr_fraction`` the learning rates fall along a half cosine from
+    their own value to that share of it over the ``max_epochs`` planned
+    epochs (:func:`cosine_lr_factor`); None keeps them constant.
 
     Returns a :class:`TrainingHistory`. Raises ``FloatingPointError`` if the loss
     becomes NaN or infinite.
@@ -190,6 +195,16 @@ def train_vae(
     if X_val is not None:
         X_val, observed_val = module.split_missing(X_val)
     has_dropout = _has_dropout(module)
+    schedule = None
+    if final_lr_fraction is not None:
+        planned = max_epochs * max(1, n_rows // batch_size)
+        schedule = functools.partial(
+            set_cosine_lr,
+            optimizer,
+            [group["lr"] for group in optimizer.param_groups],
+            planned_steps=planned,
+            final_fraction=final_lr_fraction,
+        )
     history = TrainingHistory()
     best_score, best_state, no_improvement = -math.inf, None, 0
     watched = "validation ELBO" if validation_check is None else "validation score"
@@ -212,6 +227,8 @@ def train_vae(
             observed=observed,
             input_noise=input_noise,
             draws=draws,
+            schedule=schedule,
+            steps_taken=history.n_steps,
         )
         check_finite_loss(epoch_loss, epoch)
         history.loss_curve.append(epoch_loss)
@@ -292,6 +309,23 @@ def make_optimizer(module, learning_rate, weight_decay=0.0, scale_lr_factor=1.0)
     )
 
 
+def cosine_lr_factor(step, planned_steps, final_fraction):
+    """Share of its learning rate a step takes on a half cosine from 1 at
+    step 0 to ``final_fraction`` at ``planned_steps`` (and after)."""
+    progress = min(step, planned_steps) / max(planned_steps, 1)
+    return final_fraction + (1.0 - final_fraction) * 0.5 * (
+        1.0 + math.cos(math.pi * progress)
+    )
+
+
+def set_cosine_lr(optimizer, base_rates, step, *, planned_steps, final_fraction):
+    """Set each parameter group's learning rate to its ``base_rates`` entry
+    times :func:`cosine_lr_factor` of ``step``."""
+    factor = cosine_lr_factor(step, planned_steps, final_fraction)
+    for group, rate in zip(optimizer.param_groups, base_rates, strict=True):
+        group["lr"] = rate * factor
+
+
 def trim_start(epoch, steps_taken, after_steps=TRIM_AFTER_STEPS):
     """First batch of epoch ``epoch`` (1-based) from which trimming applies, or
     None, after ``steps_taken`` steps in the epochs before: once past
@@ -316,6 +350,8 @@ def train_epoch(
     observed=FIND_MISSING,
     input_noise=0.0,
     draws=1,
+    schedule=None,
+    steps_taken=0,
 ):
     """One shuffled pass over the rows of ``X`` in minibatches, one step each.
 
@@ -323,7 +359,9 @@ def train_epoch(
     rows (:func:`trimmed_rows`); ``draws`` is :func:`negative_elbo`'s.
     ``observed`` is the mask of an ``X`` split already
     (:meth:`TabularVAE.split_missing`). Returns ``(mean loss per row, steps
-    taken)``.
+    taken)``. ``schedule``, where given, is called with the number of steps
+    taken before each step (``steps_taken`` before this epoch's first) to set
+    the learning rates.
     """
     n_rows = X.shape[0]
     batch_size = min(batch_size, n_rows)
@@ -357,6 +395,8 @@ def train_epoch(
         )
         clear_gradients(optimizer)
         loss.backward()
+        if schedule is not None:
+            schedule(steps_taken + b)
         adam_step(optimizer)
         total += loss.detach() * (stop - b * batch_size)
     return float(total) / n_rows, n_batches

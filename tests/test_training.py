@@ -10,6 +10,7 @@ from skvae._network import FIND_MISSING, TabularVAE
 from skvae._training import (
     adam_step,
     clear_gradients,
+    cosine_lr_factor,
     evaluate_loss,
     make_optimizer,
     negative_elbo,
@@ -82,6 +83,44 @@ def test_early_stopping_can_watch_another_validation_score(cancer, seed):
     assert history.validation_scores == [-2, -1, 0, -1, -2, -3, -4]
     assert history.stopped_early and history.n_iter == 7
     assert torch.equal(module.head.weight, weights_seen[2])
+
+
+def test_cosine_lr_factor_falls_from_one_to_the_final_share():
+    factors = [cosine_lr_factor(step, 100, 0.1) for step in range(0, 131, 10)]
+    assert factors[0] == 1.0
+    assert factors[5] == pytest.approx(0.55)  # half way: the mean of both ends
+    assert factors[10:] == [pytest.approx(0.1)] * 4  # after the plan: the floor
+    assert all(a > b for a, b in zip(factors[:10], factors[1:11], strict=True))
+
+
+def test_final_lr_fraction_sets_each_steps_learning_rates(cancer, seed, monkeypatch):
+    import skvae._training as training
+
+    module, X = _module_and_data(cancer, seed)
+    seen = []
+
+    def recording_step(optimizer):
+        seen.append([group["lr"] for group in optimizer.param_groups])
+        adam_step(optimizer)
+
+    monkeypatch.setattr(training, "adam_step", recording_step)
+    history = train_vae(
+        module,
+        X[:512],
+        batch_size=128,
+        max_epochs=5,
+        learning_rate=1e-3,
+        scale_lr_factor=10.0,
+        final_lr_fraction=0.2,
+        generator=torch.Generator().manual_seed(seed),
+        warn_unconverged=False,
+    )
+    planned = 5 * 4
+    assert history.n_steps == len(seen) == planned
+    for step, (weights, scales) in enumerate(seen):
+        factor = cosine_lr_factor(step, planned, 0.2)
+        assert weights == pytest.approx(1e-3 * factor)
+        assert scales == pytest.approx(1e-2 * factor)
 
 
 def test_min_steps_delays_early_stopping(cancer, seed):
