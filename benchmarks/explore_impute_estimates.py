@@ -1,17 +1,29 @@
-"""VAEImputer's fill estimates on the same fits: how many importance draws?
+"""VAEImputer's fill estimates on the same fits: importance draws and
+posterior refinement.
 
 For each table, mechanism and seed of ``bench_impute.py`` (same tables, holes
 and scores), one ``VAEImputer`` is fitted, and the table is filled with each
-``importance_samples`` value in turn (the parameter only changes
-``transform``): 0 decodes the posterior mean, ``k > 0`` is MIWAE's
-importance-weighted estimate with ``k`` draws. Reported: RMSE on the removed
-numeric cells in standard deviations, accuracy on removed categorical cells,
-and transform seconds.
+setting in turn (the settings only change ``transform``):
+
+- ``--draws``: ``importance_samples`` values, 0 decoding the posterior
+  mean, ``k > 0`` MIWAE's importance-weighted estimate with ``k`` draws
+  (with ``refine_steps=--draws-refine-steps``, 0 by default: the estimate
+  of "How many importance draws" in RESULTS.md);
+- ``--refine``: ``STEPS,RATE,DRAWS`` triples for the default
+  ``importance_samples``: ``refine_steps=STEPS``, with the refinement's Adam
+  rate and its number of draws set to ``RATE`` and ``DRAWS``
+  (``skvae._network``'s ``_REFINE_LEARNING_RATE`` and ``_REFINE_DRAWS``).
+
+Reported: RMSE on the removed numeric cells in standard deviations, accuracy
+on removed categorical cells, and transform seconds.
 
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/explore_impute_estimates.py \\
         --tables german_credit --mechanisms mcar --out estimates.csv
+    OMP_NUM_THREADS=1 python benchmarks/explore_impute_estimates.py \\
+        --tables german_credit --mechanisms mcar --draws \\
+        --refine 0,0.1,4 15,0.1,4 30,0.05,8 --out refinement.csv
 """
 
 import argparse
@@ -22,7 +34,25 @@ from pathlib import Path
 import pandas as pd
 from bench_impute import ADBENCH, MIXED, load, remove, scores
 
+import skvae._network as network
 from skvae import VAEImputer
+
+
+def settings(args):
+    """``(label, imputer parameters, refinement constants)`` for each setting."""
+    out = [
+        (
+            f"k={k}",
+            {"importance_samples": k, "refine_steps": args.draws_refine_steps},
+            None,
+        )
+        for k in args.draws
+    ]
+    for triple in args.refine:
+        steps, rate, draws = triple.split(",")
+        constants = (float(rate), int(draws))
+        out.append((f"refine={triple}", {"refine_steps": int(steps)}, constants))
+    return out
 
 
 def main():
@@ -31,9 +61,14 @@ def main():
     parser.add_argument("--mechanisms", nargs="*", default=["mcar", "mnar"])
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--draws", nargs="*", type=int, default=[0, 50, 100, 200])
+    parser.add_argument("--draws-refine-steps", type=int, default=0)
+    parser.add_argument("--refine", nargs="*", default=[])
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    defaults = VAEImputer().get_params()
+    base = {k: defaults[k] for k in ("importance_samples", "refine_steps")}
+    constants = (network._REFINE_LEARNING_RATE, network._REFINE_DRAWS)
     rows = []
     for table in args.tables:
         frame, _ = load(table)
@@ -42,25 +77,29 @@ def main():
             for seed in args.seeds:
                 holed, holes = remove(frame, mechanism, seed)
                 imputer = VAEImputer(random_state=seed).fit(holed)
-                for draws in args.draws:
-                    imputer.set_params(importance_samples=draws)
+                for label, params, refinement in settings(args):
+                    imputer.set_params(**{**base, **params})
+                    rate, draws = refinement or constants
+                    network._REFINE_LEARNING_RATE = rate
+                    network._REFINE_DRAWS = draws
                     start = time.perf_counter()
                     filled = imputer.transform(holed)
                     seconds = time.perf_counter() - start
+                    network._REFINE_LEARNING_RATE, network._REFINE_DRAWS = constants
                     rmse, accuracy = scores(frame, filled, holes, categorical)
                     rows.append(
                         dict(
                             table=table,
                             mechanism=mechanism,
                             seed=seed,
-                            importance_samples=draws,
+                            setting=label,
                             rmse_sd=rmse,
                             accuracy=accuracy,
                             transform_s=seconds,
                         )
                     )
                     print(
-                        f"{table:15s} {mechanism} seed {seed} k={draws:<4d} "
+                        f"{table:15s} {mechanism} seed {seed} {label:20s} "
                         f"RMSE {rmse:.4f} acc {accuracy:.3f} {seconds:.2f}s",
                         flush=True,
                     )

@@ -244,6 +244,38 @@ def test_conditional_output_is_the_importance_weighted_average(seed):
     torch.testing.assert_close(output[:, 3:].exp(), p_levels)
 
 
+def _fixed_draw_elbo(module, x, mu, logvar, eps):
+    x, observed = module.split_missing(x)
+    z = mu.unsqueeze(1) + (0.5 * logvar).exp().unsqueeze(1) * eps
+    loglik = module.log_likelihood(x.unsqueeze(1), module.decode(z), observed[:, None])
+    return loglik.sum(-1).mean(1) - gaussian_kl(mu, logvar)
+
+
+def test_refined_posterior_raises_every_rows_elbo(seed):
+    module = tiny_module(seed).eval()
+    x = X3.clone()
+    x[0, 1], x[1, 2] = math.nan, math.nan
+    eps = torch.randn(8, 2, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        mu, logvar = module.encode(x)
+        before = _fixed_draw_elbo(module, x, mu, logvar, eps)
+    seen, observed = module.split_missing(x)
+    with torch.inference_mode():  # where transform runs
+        refined = module.refined_posterior(seen, observed, mu, logvar, eps, 30)
+        assert module.refined_posterior(seen, observed, mu, logvar, eps, 0) == (
+            mu,
+            logvar,
+        )
+    with torch.no_grad():
+        after = _fixed_draw_elbo(module, x, *refined, eps)
+        alone = module.refined_posterior(
+            seen[1:2], observed[1:2], mu[1:2], logvar[1:2], eps, 30
+        )
+    assert (after > before).all()
+    assert all(p.grad is None for p in module.parameters())  # weights untouched
+    torch.testing.assert_close(alone[0], refined[0][1:2])  # rows move alone
+
+
 def test_importance_resampling_picks_one_of_the_draws(seed):
     module = tiny_module(seed).eval()
     eps = torch.randn(5, 2, generator=torch.Generator().manual_seed(seed))
