@@ -600,7 +600,8 @@ class TabularVAE(nn.Module):
         """Decoder output at one of the ``k`` codes of :meth:`_importance_draws`
         per row, drawn with probability its normalised weight (sampling
         importance resampling): a draw from a closer approximation of the
-        posterior than the encoder's. Returns ``(n, n_features)``.
+        posterior than the encoder's. ``refine_steps`` is
+        :meth:`_importance_draws`'. Returns ``(n, n_features)``.
         """
         output, log_w = self._importance_draws(x, eps, refine_steps)
         probs = F.softmax(log_w, dim=1)
