@@ -52,6 +52,10 @@ the training rows (``_fit_latent_mixture``). Groups (``--groups``):
   anomalies that gets a small component of its own;
 - ``robustcore``: the mixture fitted to the support of MCD over the
   training codes (75%), alone or intersected with the prior's core;
+- ``floored``: each cell's log-likelihood (at the posterior mean, as in
+  the score) floored at its column's 0.1st, 0.5th, 1st or 2nd percentile
+  over the training rows, so that one extreme cell adds no more than the
+  training rows' rarest; the latent term as it is;
 - ``refined``: each scored row's posterior refined by 15 Adam steps up
   its ELBO, as the imputer refines it (``TabularVAE.refined_posterior``):
   the score at the refined posterior (its latent term there, or at the
@@ -117,6 +121,7 @@ GROUPS = (
     "balance",
     "rowsper",
     "refined",
+    "floored",
 )
 
 
@@ -494,6 +499,20 @@ def tail_variants(detector, X_train, X_test, shares=(0.01, 0.002)):
     return out
 
 
+def floored_variants(detector, X_train, X_test, percentiles=(0.1, 0.5, 1, 2)):
+    """Scores with each cell's log-likelihood floored at its column's p-th
+    percentile over the training rows: one extreme cell adds at most as
+    much as the training rows' rarest, so it cannot outweigh many moderately
+    unusual ones (a tree's isolation depth saturates the same way)."""
+    cells_train, _ = cell_parts(detector, X_train)
+    cells_test, latent_test = cell_parts(detector, X_test)
+    out = {}
+    for q in percentiles:
+        floor = np.percentile(cells_train, q, axis=0)
+        out[f"floor{q}"] = np.maximum(cells_test, floor).sum(axis=1) + latent_test
+    return out
+
+
 def refined_variants(detector, X_test, default_test, steps=(15,)):
     """Scores at each row's posterior refined by ``steps`` Adam steps up its
     ELBO (``TabularVAE.refined_posterior``, the imputer's refinement): the
@@ -647,6 +666,8 @@ def main():
                 variants |= tail_variants(detector, X_train, X_test)
             if "clipped" in args.groups:
                 variants |= clipped_variants(detector, X_train, X_test)
+            if "floored" in args.groups:
+                variants |= floored_variants(detector, X_train, X_test)
             if "refined" in args.groups:
                 variants |= refined_variants(detector, X_test, default_test)
             for variant, score in variants.items():

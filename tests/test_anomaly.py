@@ -105,6 +105,30 @@ def test_explanation_names_the_column_pushed_out(fitted_demo, demo):
     assert explanation.loc[row.index[0], column] < -10
 
 
+def test_no_cell_counts_below_its_training_floor(fitted_demo, demo):
+    X, _ = demo
+    detector = fitted_demo
+    # The floor is each column's 0.1st percentile of the training rows' cells.
+    cells = detector._run_chunked(detector._observed_cell_loglik, detector._encode(X))
+    np.testing.assert_allclose(detector._cell_floor, np.percentile(cells, 0.1, axis=0))
+    # A row with one value far beyond anything in fit: its cell adds its
+    # column's floor, not its own log-likelihood; the other cells and the
+    # latent term as they are.
+    row = X.iloc[[0]].copy()
+    row["mean texture"] = X["mean texture"].max() + 50 * X["mean texture"].std()
+    with torch.no_grad():
+        encoded = detector._run_chunked(lambda module, x: x, detector._encode(row))
+        x = torch.as_tensor(encoded, dtype=torch.float64)
+        loglik, mu, logvar = detector._module64.posterior_mean_pass(x)
+        loglik = (loglik + detector._mode_log_jacobian(x)).numpy()[0]
+        latent = detector._latent_log_prior(mu, logvar).numpy()[0]
+    column = list(X.columns).index("mean texture")
+    assert loglik[column] < detector._cell_floor[column] - 100
+    expected = np.maximum(loglik, detector._cell_floor).sum() + latent
+    assert detector.score_samples(row)[0] == pytest.approx(expected)
+    assert detector.score_samples(row)[0] > loglik.sum() + latent + 100
+
+
 def test_explanation_of_arrays_is_an_array(fitted_demo, demo):
     X, _ = demo
     explanation = fitted_demo.explain(X.to_numpy()[:4])
@@ -352,9 +376,12 @@ def test_point_mass_cells_are_scored_by_their_block(wine_spiky):
         loglik, mu, logvar = module.posterior_mean_pass(encoded)
         latent = detector._latent_log_prior(mu, logvar)
     # The Gaussian part of a cell at 0 contributes nothing: neither a hole's
-    # typical value nor the floor of an unexpected hole.
+    # typical value nor the floor of an unexpected hole (each cell floored
+    # at its column's training percentile, as every cell is).
+    floor = torch.as_tensor(detector._cell_floor)
+    cells = torch.maximum(loglik, floor)
     np.testing.assert_allclose(
-        detector.score_samples(wine_spiky), (loglik.sum(dim=1) + latent).numpy()
+        detector.score_samples(wine_spiky), (cells.sum(dim=1) + latent).numpy()
     )
     contributions = detector.explain(wine_spiky.head(20))
     assert np.isfinite(contributions.to_numpy()).all()
