@@ -556,9 +556,9 @@ def refined_variants(detector, X_test, default_test, steps=(15,)):
 def cell_parts(detector, X):
     """``(cells, latent)``: each row's per-variable log-likelihoods at the
     posterior mean ``(n, n_variables)`` and its latent term ``(n,)``, which
-    sum to ``score_samples`` on complete rows. Not the detector's
-    ``_observed_cell_loglik``: that leaves a point-mass cell's Gaussian part
-    NaN, where the score counts it as 0."""
+    sum to ``score_samples`` without its cell floor on complete rows. Not the
+    first half of the detector's ``_training_cells``: that leaves a
+    point-mass cell's Gaussian part NaN, where the score counts it as 0."""
     cells, latent = [], []
 
     def record(module, x):

@@ -44,6 +44,16 @@ _LATENT_MIXTURE_ROWS = 200_000
 _CELL_FLOOR_PERCENTILE = 0.1
 
 
+def _cell_floors(cells):
+    """Each variable's ``_CELL_FLOOR_PERCENTILE``-th percentile of the
+    training rows' ``cells`` (as the score sums them, NaN at holes); -inf for
+    a variable never observed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        floor = np.nanpercentile(cells, _CELL_FLOOR_PERCENTILE, axis=0)
+    return np.nan_to_num(floor, nan=-np.inf)
+
+
 @fill_doc
 class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     """Anomaly detection with a variational autoencoder.
@@ -370,7 +380,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         # in a column never missing in fit) scores as its column's least likely
         # training value, times the chance of an event seen in none of the n
         # training rows, 1 / (n + 1): always below every value seen in fit.
-        cells = self._run_chunked(self._observed_cell_loglik, data)
+        cells, scored_cells = np.moveaxis(
+            self._run_chunked(self._training_cells, data), 1, 0
+        )
         worst = np.nan_to_num(np.nanmin(cells, axis=0, initial=np.inf), posinf=0.0)
         self._unexpected_log_prob = worst - math.log(n_seen + 1.0)
         # A hole in a column with holes in fit counts as the column's typical
@@ -398,7 +410,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         # After the mixture, whose core the unfloored score chose when the
         # floor was measured; the core leaves out the most outlying rows,
         # the only ones the floor moves.
-        self._cell_floor = self._cell_floors(data)
+        self._cell_floor = _cell_floors(scored_cells)
         scores = self._score_encoded(data)
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25, 75])
@@ -684,34 +696,25 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         totals = x.new_zeros((x.shape[0], len(encoder.mixture_variables_)))
         return totals.index_add(1, blocks, values)
 
-    def _observed_cell_loglik(self, module, x):
-        """Each cell's log-likelihood at the posterior mean; NaN where missing."""
-        loglik, _ = module(x, sample=False)
+    def _training_cells(self, module, x):
+        """Each cell's log-likelihood at the posterior mean, ``(n, 2,
+        n_variables)``: ``[:, 0]`` NaN where the cell is missing or at a point
+        mass (whose Gaussian part the likelihood leaves out); ``[:, 1]`` NaN
+        only where missing, each cell as the score sums it (a point mass's
+        Gaussian part at 0)."""
+        loglik, _, _ = module.posterior_mean_pass(x)
         loglik = loglik + self._mode_log_jacobian(x)
         _, observed = module.split_missing(x)
         if observed is None:
-            return loglik
-        return torch.where(observed > 0, loglik, torch.nan)
-
-    def _cell_floors(self, data):
-        """Each variable's ``_CELL_FLOOR_PERCENTILE``-th percentile of the
-        log-likelihoods that the score sums over the encoded training rows
-        ``data`` (holes left out); -inf for a variable never observed."""
-
-        def scored_cells(module, x):
-            loglik, _, _ = module.posterior_mean_pass(x)
-            loglik = loglik + self._mode_log_jacobian(x)
-            _, observed = module.split_missing(x)
-            scored = self._point_masses_as_observed(x, observed)
-            if scored is None:
-                return loglik
-            return torch.where(scored > 0, loglik, torch.nan)
-
-        cells = self._run_chunked(scored_cells, data)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-            floor = np.nanpercentile(cells, _CELL_FLOOR_PERCENTILE, axis=0)
-        return np.nan_to_num(floor, nan=-np.inf)
+            return torch.stack([loglik, loglik], dim=1)
+        scored = self._point_masses_as_observed(x, observed)
+        return torch.stack(
+            [
+                torch.where(observed > 0, loglik, torch.nan),
+                torch.where(scored > 0, loglik, torch.nan),
+            ],
+            dim=1,
+        )
 
     def _point_masses_as_observed(self, x, observed):
         """``observed`` with each numeric cell that holds a point mass counted

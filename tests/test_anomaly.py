@@ -109,8 +109,9 @@ def test_no_cell_counts_below_its_training_floor(fitted_demo, demo):
     X, _ = demo
     detector = fitted_demo
     # The floor is each column's 0.1st percentile of the training rows' cells.
-    cells = detector._run_chunked(detector._observed_cell_loglik, detector._encode(X))
-    np.testing.assert_allclose(detector._cell_floor, np.percentile(cells, 0.1, axis=0))
+    cells = detector._run_chunked(detector._training_cells, detector._encode(X))
+    scored = cells[:, 1]  # each cell as the score sums it
+    np.testing.assert_allclose(detector._cell_floor, np.percentile(scored, 0.1, axis=0))
     # A row with one value far beyond anything in fit: its cell adds its
     # column's floor, not its own log-likelihood; the other cells and the
     # latent term as they are.
