@@ -33,6 +33,13 @@ protocol of ``bench_anomaly.py``: stratified 70/30 split, fit on the
 training split without labels (anomalies included), ROC-AUC and average
 precision on the test split, all methods on the same splits.
 
+``--tables rdata`` takes the 20 held-out tables of R's datasets
+(``rdatasets_tables.py``, drawn for the imputer by a rule written down
+before any run) in place of the dev suite: every row of a table is an
+inlier, and its numeric columns with at least two distinct values are the
+features (its categorical columns are left out, as the dev suite has
+none). No detector default was chosen on them.
+
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_anomaly_synthetic.py \\
@@ -46,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import rdatasets_tables
 from bench_anomaly import (
     DEFAULT_DATA,
     add_skvae_arguments,
@@ -125,10 +133,33 @@ def table_with_anomalies(X, y, kind, share, max_inliers, seed):
     return rows[order], labels[order]
 
 
+def tables(source, data, names):
+    """``(name, X, y)`` of each table: the dev suite's (``source="adbench"``)
+    or the held-out R tables' (``"rdata"``, every row an inlier)."""
+    if source == "adbench":
+        for path in dataset_files(data, names):
+            with np.load(path) as archive:
+                X = archive["X"].astype(np.float64)
+                yield path.stem, X, archive["y"].astype(int).ravel()
+        return
+    for name in rdatasets_tables.sample():
+        if names and name not in names:
+            continue
+        frame = rdatasets_tables.load(name)
+        numeric = [
+            c
+            for c in frame.columns
+            if frame[c].dtype == np.float64 and frame[c].nunique() >= 2
+        ]
+        X = frame[numeric].to_numpy()
+        yield name, X, np.zeros(len(X), int)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--datasets", nargs="*", default=None)
+    parser.add_argument("--tables", choices=["adbench", "rdata"], default="adbench")
     parser.add_argument(
         "--kinds", nargs="*", choices=KINDS + EXTRA_KINDS, default=list(KINDS)
     )
@@ -142,9 +173,7 @@ def main():
     params = skvae_params(args.param)
     warnings.simplefilter("ignore")
     rows = []
-    for path in dataset_files(args.data, args.datasets):
-        with np.load(path) as archive:
-            X, y = archive["X"].astype(np.float64), archive["y"].astype(int).ravel()
+    for name, X, y in tables(args.tables, args.data, args.datasets):
         for kind in args.kinds:
             for seed in args.seeds:
                 X_kind, y_kind = table_with_anomalies(
@@ -160,7 +189,7 @@ def main():
                     record(
                         rows,
                         args.out,
-                        f"{path.stem}:{kind}",
+                        f"{name}:{kind}",
                         X_train,
                         X_test,
                         seed,

@@ -1,4 +1,8 @@
-"""Held-out tables for the imputer: a seeded sample of R's datasets.
+"""Held-out tables: a seeded sample of R's datasets.
+
+Drawn for the imputer (``bench_impute.py --tables rdata``); the detector
+ranks anomalies generated from their rows
+(``bench_anomaly_synthetic.py --tables rdata``).
 
 The ``pydataset`` package (a ``benchmarks`` extra) ships the CSV files of
 Vincent Arel-Bundock's Rdatasets collection (757 tables from R packages) in
