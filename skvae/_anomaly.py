@@ -36,21 +36,15 @@ _LATENT_MIXTURE_REG = 1e-4
 # lower; benchmarks/RESULTS.md, "Large data"). Above the dev suite's largest
 # table (35,000 rows), so its results are those of every row there.
 _LATENT_MIXTURE_ROWS = 200_000
-# Each cell's log-likelihood counts at least its column's value at this
-# percentile of the training rows: one extreme cell then adds no more than
-# the training rows' rarest, and cannot outweigh many moderately unusual
-# cells. Higher on both halves of the dev suite in ROC-AUC and AP
-# (benchmarks/RESULTS.md, "Cells floored at their training rows' rarest").
-_CELL_FLOOR_PERCENTILE = 0.1
 
 
-def _cell_floors(cells):
-    """Each variable's ``_CELL_FLOOR_PERCENTILE``-th percentile of the
-    training rows' ``cells`` (as the score sums them, NaN at holes); -inf for
-    a variable never observed."""
+def _cell_floors(cells, percentile):
+    """Each variable's ``percentile``-th percentile of the training rows'
+    ``cells`` (as the score sums them, NaN at holes); -inf for a variable
+    never observed."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-        floor = np.nanpercentile(cells, _CELL_FLOOR_PERCENTILE, axis=0)
+        floor = np.nanpercentile(cells, percentile, axis=0)
     return np.nan_to_num(floor, nan=-np.inf)
 
 
@@ -152,14 +146,6 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     decoder reconstructs it well; a cluster of anomalies gets no component
     of its own.
 
-    No cell counts for less than its column's 0.1st percentile of the
-    training rows' cells (their rarest, on tables of under 1,000 rows): a
-    single extreme value adds as much as the most extreme one seen in
-    ``fit``, however far beyond it lies, so it cannot outweigh a row whose
-    many cells are each moderately unusual. Rows are still ranked by how
-    far off they are up to that floor, as the depth of a tree isolating a
-    row saturates.
-
     References
     ----------
     Kingma, D. P. and Welling, M. (2014). Auto-Encoding Variational Bayes. ICLR.
@@ -221,6 +207,16 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     # 0 components: the prior's KL, as trained.
     _latent_prior_components = 5
     _latent_prior_keep = 0.75
+
+    # A number p floors each cell's log-likelihood in the score at its
+    # column's p-th percentile over the training rows. 0.1 was the default
+    # for a day: up on both halves of the dev suite (+0.003 and +0.0008
+    # ROC-AUC), but on anomalies made of one or two extreme cells it lost
+    # 0.015 ROC-AUC and 0.05 AP on both halves, and 0.008 and 0.03 on 20
+    # held-out tables: the training rows' rarest cells are the contamination's
+    # own (benchmarks/RESULTS.md, "Cells floored at their training rows'
+    # rarest"). None: no floor.
+    _cell_floor_percentile = None
 
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
@@ -410,7 +406,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         # After the mixture, whose core the unfloored score chose when the
         # floor was measured; the core leaves out the most outlying rows,
         # the only ones the floor moves.
-        self._cell_floor = _cell_floors(scored_cells)
+        if self._cell_floor_percentile is not None:
+            self._cell_floor = _cell_floors(scored_cells, self._cell_floor_percentile)
         scores = self._score_encoded(data)
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25, 75])
@@ -431,12 +428,11 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         scores : ndarray of shape (n_samples,)
             With ``importance_samples=0``, ``log p(x | z=mu) + log g(mu) -
             log q(mu | x)`` up to a constant: the decoder's likelihood at the
-            posterior mean, each cell's term floored at its column's 0.1st
-            percentile over the training rows, plus the latent code's density
-            under ``g``, a Gaussian mixture fitted in ``fit`` to the posterior
-            means of the 75% least outlying training rows, in place of the
-            N(0, I) prior's KL (see Notes); else the importance-weighted bound
-            (N(0, I) prior, no floor).
+            posterior mean plus the latent code's density under ``g``, a
+            Gaussian mixture fitted in ``fit`` to the posterior means of the
+            75% least outlying training rows, in place of the N(0, I) prior's
+            KL (see Notes); else the importance-weighted bound (N(0, I)
+            prior).
         """
         return super().score_samples(X)
 
@@ -593,7 +589,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
                 self._iw_eps, dtype=torch.float64, device=self._device
             )
 
-        floor = getattr(self, "_cell_floor", None)  # pickles before 2026-11-29
+        # None unless _cell_floor_percentile is set (or a pickle of the day
+        # when a floor was the default); absent from older pickles.
+        floor = getattr(self, "_cell_floor", None)
         if floor is not None:
             floor = torch.as_tensor(floor, device=self._device)
 

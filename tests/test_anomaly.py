@@ -105,9 +105,33 @@ def test_explanation_names_the_column_pushed_out(fitted_demo, demo):
     assert explanation.loc[row.index[0], column] < -10
 
 
-def test_no_cell_counts_below_its_training_floor(fitted_demo, demo):
+def _far_row_cells(detector, X, column):
+    """A row with one value 50 SD beyond the training maximum, its cells'
+    log-likelihoods at the posterior mean and its latent term."""
+    row = X.iloc[[0]].copy()
+    row[column] = X[column].max() + 50 * X[column].std()
+    with torch.no_grad():
+        encoded = detector._run_chunked(lambda module, x: x, detector._encode(row))
+        x = torch.as_tensor(encoded, dtype=torch.float64)
+        loglik, mu, logvar = detector._module64.posterior_mean_pass(x)
+        loglik = (loglik + detector._mode_log_jacobian(x)).numpy()[0]
+        latent = detector._latent_log_prior(mu, logvar).numpy()[0]
+    return row, loglik, latent
+
+
+def test_the_score_has_no_cell_floor_by_default(fitted_demo, demo):
     X, _ = demo
-    detector = fitted_demo
+    assert fitted_demo._cell_floor is None
+    row, loglik, latent = _far_row_cells(fitted_demo, X, "mean texture")
+    # The far cell counts in full: the sum of the cells and the latent term.
+    assert fitted_demo.score_samples(row)[0] == pytest.approx(loglik.sum() + latent)
+
+
+def test_no_cell_counts_below_its_training_floor(demo):
+    X, _ = demo
+    detector = VAEAnomalyDetector(random_state=0, **FAST)
+    detector._cell_floor_percentile = 0.1
+    detector.fit(X)
     # The floor is each column's 0.1st percentile of the training rows' cells.
     cells = detector._run_chunked(detector._training_cells, detector._encode(X))
     scored = cells[:, 1]  # each cell as the score sums it
@@ -115,14 +139,7 @@ def test_no_cell_counts_below_its_training_floor(fitted_demo, demo):
     # A row with one value far beyond anything in fit: its cell adds its
     # column's floor, not its own log-likelihood; the other cells and the
     # latent term as they are.
-    row = X.iloc[[0]].copy()
-    row["mean texture"] = X["mean texture"].max() + 50 * X["mean texture"].std()
-    with torch.no_grad():
-        encoded = detector._run_chunked(lambda module, x: x, detector._encode(row))
-        x = torch.as_tensor(encoded, dtype=torch.float64)
-        loglik, mu, logvar = detector._module64.posterior_mean_pass(x)
-        loglik = (loglik + detector._mode_log_jacobian(x)).numpy()[0]
-        latent = detector._latent_log_prior(mu, logvar).numpy()[0]
+    row, loglik, latent = _far_row_cells(detector, X, "mean texture")
     column = list(X.columns).index("mean texture")
     assert loglik[column] < detector._cell_floor[column] - 100
     expected = np.maximum(loglik, detector._cell_floor).sum() + latent
@@ -377,12 +394,9 @@ def test_point_mass_cells_are_scored_by_their_block(wine_spiky):
         loglik, mu, logvar = module.posterior_mean_pass(encoded)
         latent = detector._latent_log_prior(mu, logvar)
     # The Gaussian part of a cell at 0 contributes nothing: neither a hole's
-    # typical value nor the floor of an unexpected hole (each cell floored
-    # at its column's training percentile, as every cell is).
-    floor = torch.as_tensor(detector._cell_floor)
-    cells = torch.maximum(loglik, floor)
+    # typical value nor the floor of an unexpected hole.
     np.testing.assert_allclose(
-        detector.score_samples(wine_spiky), (cells.sum(dim=1) + latent).numpy()
+        detector.score_samples(wine_spiky), (loglik.sum(dim=1) + latent).numpy()
     )
     contributions = detector.explain(wine_spiky.head(20))
     assert np.isfinite(contributions.to_numpy()).all()
