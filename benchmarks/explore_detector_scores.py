@@ -624,9 +624,10 @@ def marginal_cells(detector, X, codes, rows_per_pass=64):
     return detector._run_chunked(record, detector._encode(X))
 
 
-def marginal_variants(detector, X_train, X_test, default_test, n_codes=1024):
-    """Scores from each column's marginal under the VAE (``marginal``)."""
-    _, mu_train, _ = score_parts(detector, X_train)
+def marginal_variants(detector, X_train, X_test, default_test, train, n_codes=1024):
+    """Scores from each column's marginal under the VAE (``marginal``);
+    ``train`` is :func:`score_parts` of the training rows."""
+    _, mu_train, _ = train
     rng = np.random.RandomState(detector._seed)
     pick = rng.choice(len(mu_train), min(n_codes, len(mu_train)), replace=False)
     codes = torch.as_tensor(mu_train[pick], device=detector._device)
@@ -791,7 +792,9 @@ def main():
             if "floored" in args.groups:
                 variants |= floored_variants(detector, X_train, X_test)
             if "marginal" in args.groups:
-                variants |= marginal_variants(detector, X_train, X_test, default_test)
+                variants |= marginal_variants(
+                    detector, X_train, X_test, default_test, train
+                )
             if "residualcov" in args.groups:
                 variants |= residual_covariance_variants(
                     detector, X_train, X_test, default_test

@@ -376,9 +376,14 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         # in a column never missing in fit) scores as its column's least likely
         # training value, times the chance of an event seen in none of the n
         # training rows, 1 / (n + 1): always below every value seen in fit.
-        cells, scored_cells = np.moveaxis(
-            self._run_chunked(self._training_cells, data), 1, 0
+        floored = self._cell_floor_percentile is not None
+        # The cells as the score sums them only serve the floor (off by
+        # default); kept otherwise, they would copy every training cell.
+        channels = slice(None) if floored else slice(0, 1)
+        training = self._run_chunked(
+            lambda module, x: self._training_cells(module, x)[:, channels], data
         )
+        cells = training[:, 0]
         worst = np.nan_to_num(np.nanmin(cells, axis=0, initial=np.inf), posinf=0.0)
         self._unexpected_log_prob = worst - math.log(n_seen + 1.0)
         # A hole in a column with holes in fit counts as the column's typical
@@ -406,8 +411,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         # After the mixture, whose core the unfloored score chose when the
         # floor was measured; the core leaves out the most outlying rows,
         # the only ones the floor moves.
-        if self._cell_floor_percentile is not None:
-            self._cell_floor = _cell_floors(scored_cells, self._cell_floor_percentile)
+        if floored:
+            self._cell_floor = _cell_floors(training[:, 1], self._cell_floor_percentile)
         scores = self._score_encoded(data)
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25, 75])
