@@ -39,6 +39,14 @@ to ``bench_anomaly.py``):
   shuffled across the rows on its own (dependency anomalies: every value
   ordinary, their combination not), below the validation rows themselves
   (ROC-AUC), in place of keeping the last weights.
+- ``mixprior:K``: the prior of training is a mixture of ``K`` diagonal
+  Gaussians whose weights, means and scales are learned with the network
+  (GMVAE/VaDE's prior), in place of N(0, I); the KL term is the closed-form
+  upper bound ``-log sum_k pi_k exp(-KL(q || p_k))`` (Hershey and Olsen,
+  2007), so the objective stays a lower bound on the log-likelihood. The
+  score is the default's (the mixture fitted to the core's codes after
+  training); the core is chosen with the trained prior's KL in place of
+  N(0, I)'s.
 
 Usage::
 
@@ -54,7 +62,9 @@ from pathlib import Path
 
 import torch
 
+import skvae._anomaly as anomaly
 import skvae._base as base
+import skvae._network as network
 import skvae._tabular as tabular
 import skvae._training as training
 from skvae import VAEAnomalyDetector
@@ -93,6 +103,36 @@ class ShuffledRowsCheck:
         n_real, n_fake = self.n_real, len(score) - self.n_real
         real_ranks = ranks[:n_real].sum() - n_real * (n_real + 1) / 2
         return float(real_ranks) / (n_real * n_fake)
+
+
+class MixturePrior(torch.nn.Module):
+    """A learned mixture of ``k`` diagonal Gaussians over the latent space
+    (``mixprior``), started from means drawn around the origin."""
+
+    def __init__(self, k, n_components):
+        super().__init__()
+        generator = torch.Generator().manual_seed(20261129)
+        self.means = torch.nn.Parameter(
+            torch.randn(k, n_components, generator=generator)
+        )
+        self.log_vars = torch.nn.Parameter(torch.zeros(k, n_components))
+        self.logits = torch.nn.Parameter(torch.zeros(k))
+
+    def kl_bound(self, mu, logvar):
+        """``-log sum_k pi_k exp(-KL(N(mu, e^logvar) || p_k))`` per row, an
+        upper bound on the KL to the mixture."""
+        means, log_vars, logits = (
+            t.to(mu.dtype) for t in (self.means, self.log_vars, self.logits)
+        )
+        mu, logvar = mu.unsqueeze(-2), logvar.unsqueeze(-2)
+        per_component = 0.5 * (
+            log_vars
+            - logvar
+            + (logvar.exp() + (mu - means).pow(2)) / log_vars.exp()
+            - 1.0
+        ).sum(dim=-1)
+        log_weights = torch.log_softmax(logits, dim=0)
+        return -torch.logsumexp(log_weights - per_component, dim=-1)
 
 
 class Lever:
@@ -214,7 +254,25 @@ def patch(lever):
 
     def fresh_fit(*args, **options):
         lever.reset()
+        if lever.kind == "mixprior":
+            module = args[0]
+            # A submodule, so that the optimiser train_vae builds learns it.
+            module.mixture_prior = MixturePrior(
+                int(lever.values[0]), module.n_components
+            ).to(next(module.parameters()).device)
+            lever.prior = module.mixture_prior
         return train_vae(*args, **options)
+
+    standard_kl = network.gaussian_kl
+
+    def prior_kl(mu, logvar):
+        prior = getattr(lever, "prior", None)
+        if lever.kind != "mixprior" or prior is None:
+            return standard_kl(mu, logvar)
+        return prior.kl_bound(mu, logvar)
+
+    network.gaussian_kl = prior_kl
+    anomaly.gaussian_kl = prior_kl
 
     training.negative_elbo = patched_elbo
     training.train_epoch = patched_epoch
@@ -249,6 +307,7 @@ def main():
         "floor",
         "latent",
         "synthval",
+        "mixprior",
     )
     if kind not in levers:
         parser.error(f"unknown lever {kind!r}")
