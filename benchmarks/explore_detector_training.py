@@ -39,6 +39,10 @@ to ``bench_anomaly.py``):
   shuffled across the rows on its own (dependency anomalies: every value
   ordinary, their combination not), below the validation rows themselves
   (ROC-AUC), in place of keeping the last weights.
+- ``hetero:1``: each numeric cell's Gaussian scale comes from the decoder,
+  ``min_scale + softplus(raw_scale + W h)`` with ``h`` the decoder's last
+  hidden layer (``W`` started at 0, so training starts from the default's
+  per-column scales): a heteroscedastic decoder, in training and scoring;
 - ``mixprior:K``: the prior of training is a mixture of ``K`` diagonal
   Gaussians whose weights, means and scales are learned with the network
   (GMVAE/VaDE's prior), in place of N(0, I); the KL term is the closed-form
@@ -68,7 +72,7 @@ import skvae._network as network
 import skvae._tabular as tabular
 import skvae._training as training
 from skvae import VAEAnomalyDetector
-from skvae._network import FIND_MISSING
+from skvae._network import FIND_MISSING, TabularVAE
 
 _LOG_2PI = math.log(2.0 * math.pi)
 # Steps before the core is chosen (at the first epoch past the warm-up).
@@ -261,7 +265,38 @@ def patch(lever):
                 int(lever.values[0]), module.n_components
             ).to(next(module.parameters()).device)
             lever.prior = module.mixture_prior
+        if lever.kind == "hetero" and args[0].n_numeric:
+            module = args[0]
+            head = torch.nn.Linear(module.head.in_features, module.n_numeric)
+            torch.nn.init.zeros_(head.weight)
+            torch.nn.init.zeros_(head.bias)
+            module.scale_head = head.to(next(module.parameters()).device)
         return train_vae(*args, **options)
+
+    if lever.kind == "hetero":
+        plain_decode, plain_scale = TabularVAE.decode, TabularVAE.numeric_scale
+
+        def decode(self, z, condition=None):
+            head = getattr(self, "scale_head", None)
+            if head is None:
+                return plain_decode(self, z, condition)
+            if condition is not None:
+                condition = condition.expand(*z.shape[:-1], condition.shape[-1])
+                z = torch.cat([z, condition], dim=-1)
+            hidden = self.decoder(z)
+            # Read by numeric_scale in the log_likelihood of the same pass.
+            self.cell_scale = self.min_scale + torch.nn.functional.softplus(
+                self.raw_scale + head(hidden)
+            )
+            return self.head(hidden)
+
+        def numeric_scale(self):
+            if getattr(self, "scale_head", None) is None:
+                return plain_scale(self)
+            return self.cell_scale
+
+        TabularVAE.decode = decode
+        TabularVAE.numeric_scale = numeric_scale
 
     standard_kl = network.gaussian_kl
 
@@ -308,6 +343,7 @@ def main():
         "latent",
         "synthval",
         "mixprior",
+        "hetero",
     )
     if kind not in levers:
         parser.error(f"unknown lever {kind!r}")
