@@ -341,7 +341,9 @@ class TabularVAE(nn.Module):
                 offset = self.log_bin_width - scale.log() - 0.5 * _LOG_2PI
                 density = torch.addcmul(offset, z, z, value=-0.5)
                 if len(cols):
-                    binned = _binned_gaussian(z[..., cols], self.half_bin, scale[..., cols])
+                    binned = _binned_gaussian(
+                        z[..., cols], self.half_bin, scale[..., cols]
+                    )
                     density = density.index_copy(-1, cols, binned)
                 parts.append(density)
         if nb:
