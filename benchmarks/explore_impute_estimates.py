@@ -13,6 +13,10 @@ setting in turn (the settings only change ``transform``):
   ``importance_samples``: ``refine_steps=STEPS``, with the refinement's Adam
   rate and its number of draws set to ``RATE`` and ``DRAWS``
   (``skvae._network``'s ``_REFINE_LEARNING_RATE`` and ``_REFINE_DRAWS``).
+- ``--proposal-scales``: for the default ``importance_samples``, the
+  importance draws taken from the posterior with its standard deviations
+  times each value (``skvae._network._PROPOSAL_SCALE``, 1 by default): a
+  wider proposal than the encoder's, whose posteriors may be too narrow.
 
 Reported: RMSE on the removed numeric cells in standard deviations, accuracy
 on removed categorical cells, and transform seconds.
@@ -24,6 +28,9 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/explore_impute_estimates.py \\
         --tables german_credit --mechanisms mcar --draws \\
         --refine 0,0.1,4 15,0.1,4 30,0.05,8 --out refinement.csv
+    OMP_NUM_THREADS=1 python benchmarks/explore_impute_estimates.py \\
+        --tables german_credit --mechanisms mcar --draws 50 \\
+        --proposal-scales 1.5 2 --out proposals.csv
 """
 
 import argparse
@@ -39,7 +46,8 @@ from skvae import VAEImputer
 
 
 def settings(args):
-    """``(label, imputer parameters, refinement constants)`` for each setting."""
+    """``(label, imputer parameters, refinement constants, proposal scale)``
+    for each setting."""
     out = [
         (
             f"k={k}",
@@ -52,7 +60,9 @@ def settings(args):
         steps, rate, draws = triple.split(",")
         constants = (float(rate), int(draws))
         out.append((f"refine={triple}", {"refine_steps": int(steps)}, constants))
-    return out
+    for scale in args.proposal_scales:
+        out.append((f"proposal={scale:g}", {}, None, scale))
+    return [setting if len(setting) == 4 else (*setting, 1.0) for setting in out]
 
 
 def main():
@@ -63,6 +73,7 @@ def main():
     parser.add_argument("--draws", nargs="*", type=int, default=[0, 50, 100, 200])
     parser.add_argument("--draws-refine-steps", type=int, default=0)
     parser.add_argument("--refine", nargs="*", default=[])
+    parser.add_argument("--proposal-scales", nargs="*", type=float, default=[])
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -77,15 +88,17 @@ def main():
             for seed in args.seeds:
                 holed, holes = remove(frame, mechanism, seed)
                 imputer = VAEImputer(random_state=seed).fit(holed)
-                for label, params, refinement in settings(args):
+                for label, params, refinement, scale in settings(args):
                     imputer.set_params(**{**base, **params})
                     rate, draws = refinement or constants
                     network._REFINE_LEARNING_RATE = rate
                     network._REFINE_DRAWS = draws
+                    network._PROPOSAL_SCALE = scale
                     start = time.perf_counter()
                     filled = imputer.transform(holed)
                     seconds = time.perf_counter() - start
                     network._REFINE_LEARNING_RATE, network._REFINE_DRAWS = constants
+                    network._PROPOSAL_SCALE = 1.0
                     rmse, accuracy = scores(frame, filled, holes, categorical)
                     rows.append(
                         dict(

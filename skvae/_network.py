@@ -34,6 +34,9 @@ _LOGVAR_RANGE = (-12.0, 8.0)
 # "Posteriors refined before the importance draws").
 _REFINE_LEARNING_RATE = 0.1
 _REFINE_DRAWS = 4
+# Importance draws come from the posterior with its standard deviations
+# times this (1: the posterior itself); the weights account for it.
+_PROPOSAL_SCALE = 1.0
 # Bins narrower than this share of the scale floor are scored by the midpoint
 # rule (density times width): there the two CDFs agree to float32 precision.
 _NARROW_BIN = 1e-3
@@ -535,7 +538,8 @@ class TabularVAE(nn.Module):
         """Codes drawn from each row's posterior and their importance weights.
 
         ``eps`` holds ``k`` standard-normal draws ``(k, n_components)`` shared
-        by all rows. Returns the decoder outputs at ``z = mu + sigma * eps``,
+        by all rows. Returns the decoder outputs at ``z = mu + c * sigma *
+        eps`` (``c = _PROPOSAL_SCALE``, 1 by default),
         ``(n, k, n_features)``, and the log-weights ``log p(x_obs | z) + log
         p(z) - log q(z | x)``, ``(n, k)``. ``x`` may hold NaN for missing cells,
         which the weights leave out. With ``refine_steps``, the posterior is
@@ -546,14 +550,14 @@ class TabularVAE(nn.Module):
         mu, logvar = self.refined_posterior(
             x, observed, mu, logvar, eps[:_REFINE_DRAWS], refine_steps
         )
-        std = (0.5 * logvar).exp()
-        z = mu.unsqueeze(1) + std.unsqueeze(1) * eps.unsqueeze(0)  # (n, k, d)
-        output = self.decode(z)
+        log_std = 0.5 * logvar + math.log(_PROPOSAL_SCALE)
+        z = mu.unsqueeze(1) + log_std.exp().unsqueeze(1) * eps.unsqueeze(0)
+        output = self.decode(z)  # (n, k, n_features)
         if observed is not None:
             observed = observed.unsqueeze(1)
         log_px = self.log_likelihood(x.unsqueeze(1), output, observed).sum(-1)
         log_pz = (-0.5 * z.pow(2) - 0.5 * _LOG_2PI).sum(-1)
-        log_qz = (-0.5 * eps.pow(2) - 0.5 * _LOG_2PI).sum(-1) - 0.5 * logvar.sum(
+        log_qz = (-0.5 * eps.pow(2) - 0.5 * _LOG_2PI).sum(-1) - log_std.sum(
             -1, keepdim=True
         )
         return output, log_px + log_pz - log_qz
