@@ -34,9 +34,6 @@ _LOGVAR_RANGE = (-12.0, 8.0)
 # "Posteriors refined before the importance draws").
 _REFINE_LEARNING_RATE = 0.1
 _REFINE_DRAWS = 4
-# Importance draws come from the posterior with its standard deviations
-# times this (1: the posterior itself); the weights account for it.
-_PROPOSAL_SCALE = 1.0
 # Bins narrower than this share of the scale floor are scored by the midpoint
 # rule (density times width): there the two CDFs agree to float32 precision.
 _NARROW_BIN = 1e-3
@@ -534,23 +531,26 @@ class TabularVAE(nn.Module):
                     logvar.clamp_(*_LOGVAR_RANGE)
         return mu.detach(), logvar.detach()
 
-    def _importance_draws(self, x, eps, refine_steps=0):
+    def _importance_draws(self, x, eps, refine_steps=0, proposal_scale=1.0):
         """Codes drawn from each row's posterior and their importance weights.
 
         ``eps`` holds ``k`` standard-normal draws ``(k, n_components)`` shared
-        by all rows. Returns the decoder outputs at ``z = mu + c * sigma *
-        eps`` (``c = _PROPOSAL_SCALE``, 1 by default),
-        ``(n, k, n_features)``, and the log-weights ``log p(x_obs | z) + log
-        p(z) - log q(z | x)``, ``(n, k)``. ``x`` may hold NaN for missing cells,
-        which the weights leave out. With ``refine_steps``, the posterior is
-        :meth:`refined_posterior`'s, on the first ``_REFINE_DRAWS`` of ``eps``.
+        by all rows. The proposal ``q`` is the posterior with its standard
+        deviations times ``proposal_scale`` (1: the posterior itself; wider
+        covers the tails that an encoder's too narrow posterior misses).
+        Returns the decoder outputs at ``z = mu + proposal_scale * sigma *
+        eps``, ``(n, k, n_features)``, and the log-weights ``log p(x_obs | z)
+        + log p(z) - log q(z | x)``, ``(n, k)``. ``x`` may hold NaN for missing
+        cells, which the weights leave out. With ``refine_steps``, the
+        posterior is :meth:`refined_posterior`'s, on the first
+        ``_REFINE_DRAWS`` of ``eps``.
         """
         x, observed = self.split_missing(x)
         mu, logvar = self._posterior(x, observed)
         mu, logvar = self.refined_posterior(
             x, observed, mu, logvar, eps[:_REFINE_DRAWS], refine_steps
         )
-        log_std = 0.5 * logvar + math.log(_PROPOSAL_SCALE)
+        log_std = 0.5 * logvar + math.log(proposal_scale)
         z = mu.unsqueeze(1) + log_std.exp().unsqueeze(1) * eps.unsqueeze(0)
         output = self.decode(z)  # (n, k, n_features)
         if observed is not None:
@@ -572,7 +572,7 @@ class TabularVAE(nn.Module):
         _, log_w = self._importance_draws(x, eps)
         return torch.logsumexp(log_w, dim=1) - math.log(eps.shape[0])
 
-    def conditional_output(self, x, eps, refine_steps=0):
+    def conditional_output(self, x, eps, refine_steps=0, proposal_scale=1.0):
         """Decoder output of the importance-weighted estimate of the missing
         cells given the observed ones (MIWAE, Mattei & Frellsen, 2019).
 
@@ -581,10 +581,10 @@ class TabularVAE(nn.Module):
         there averaged with those weights: for numeric entries the mean, for
         binary entries and categorical blocks the probabilities, returned as
         logits (log-probabilities), so that :meth:`mode` gives the estimate.
-        ``refine_steps`` is :meth:`_importance_draws`'. Returns ``(n,
-        n_features)``.
+        ``refine_steps`` and ``proposal_scale`` are :meth:`_importance_draws`'.
+        Returns ``(n, n_features)``.
         """
-        output, log_w = self._importance_draws(x, eps, refine_steps)
+        output, log_w = self._importance_draws(x, eps, refine_steps, proposal_scale)
         log_w = F.log_softmax(log_w, dim=1).unsqueeze(-1)  # (n, k, 1)
         nn_, nb = self.n_numeric, self.n_binary
         parts = []
@@ -602,14 +602,16 @@ class TabularVAE(nn.Module):
             start += size
         return torch.cat(parts, dim=-1)
 
-    def importance_resampled_output(self, x, eps, generator=None, refine_steps=0):
+    def importance_resampled_output(
+        self, x, eps, generator=None, refine_steps=0, proposal_scale=1.0
+    ):
         """Decoder output at one of the ``k`` codes of :meth:`_importance_draws`
         per row, drawn with probability its normalised weight (sampling
         importance resampling): a draw from a closer approximation of the
-        posterior than the encoder's. ``refine_steps`` is
-        :meth:`_importance_draws`'. Returns ``(n, n_features)``.
+        posterior than the encoder's. ``refine_steps`` and ``proposal_scale``
+        are :meth:`_importance_draws`'. Returns ``(n, n_features)``.
         """
-        output, log_w = self._importance_draws(x, eps, refine_steps)
+        output, log_w = self._importance_draws(x, eps, refine_steps, proposal_scale)
         probs = F.softmax(log_w, dim=1)
         picked = torch.multinomial(probs, 1, generator=generator).squeeze(1)
         return output[torch.arange(output.shape[0], device=output.device), picked]

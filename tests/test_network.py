@@ -214,17 +214,18 @@ def test_more_importance_samples_tighten_the_bound_on_average(seed):
     assert many > one
 
 
-def test_conditional_output_is_the_importance_weighted_average(seed):
+@pytest.mark.parametrize("proposal_scale", [1.0, 1.25])
+def test_conditional_output_is_the_importance_weighted_average(seed, proposal_scale):
     # Row 0 misses a number and the category, row 1 the binary flag.
     module = tiny_module(seed).eval()
     x = X3.clone()
     x[0, 1], x[0, 3:] = math.nan, math.nan
     x[1, 2] = math.nan
     eps = torch.randn(7, 2, generator=torch.Generator().manual_seed(seed))
-    output = module.conditional_output(x, eps)
+    output = module.conditional_output(x, eps, proposal_scale=proposal_scale)
 
     mu, logvar = module.encode(x)
-    std = (0.5 * logvar).exp()
+    std = proposal_scale * (0.5 * logvar).exp()  # the proposal's
     draws, log_w = [], []
     for e in eps:  # one draw at a time, by the definition
         z = mu + std * e
@@ -242,6 +243,34 @@ def test_conditional_output_is_the_importance_weighted_average(seed):
     torch.testing.assert_close(output[:, :2], mean)
     torch.testing.assert_close(torch.sigmoid(output[:, 2]), p_flag)
     torch.testing.assert_close(output[:, 3:].exp(), p_levels)
+
+
+def test_importance_log_weights_are_those_of_the_proposal_drawn_from(seed):
+    # A wider proposal moves each row's log-weights by its log-density,
+    # not only the codes: the bound stays p(x)'s, whatever the proposal.
+    module = tiny_module(seed).eval()
+    eps = torch.randn(5, 2, generator=torch.Generator().manual_seed(seed))
+    _, log_w = module._importance_draws(X3, eps, proposal_scale=1.5)
+    mu, logvar = module.encode(X3)
+    std = 1.5 * (0.5 * logvar).exp()
+    z = mu.unsqueeze(1) + std.unsqueeze(1) * eps
+    log_px = module.log_likelihood(X3.unsqueeze(1), module.decode(z)).sum(-1)
+    prior = Normal(torch.zeros(2), torch.ones(2)).log_prob(z).sum(-1)
+    proposal = Normal(mu.unsqueeze(1), std.unsqueeze(1)).log_prob(z).sum(-1)
+    torch.testing.assert_close(log_w, log_px + prior - proposal)
+
+
+def test_a_wider_proposal_estimates_the_same_conditional_mean(seed):
+    # Both proposals are consistent: with many draws their estimates of the
+    # missing cells agree up to Monte Carlo error.
+    module = tiny_module(seed).eval()
+    x = X3.clone()
+    x[:, 1] = math.nan
+    eps = torch.randn(20000, 2, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        plain = module.conditional_output(x, eps)
+        wide = module.conditional_output(x, eps, proposal_scale=1.25)
+    torch.testing.assert_close(wide[:, 1], plain[:, 1], atol=0.02, rtol=0)
 
 
 def _fixed_draw_elbo(module, x, mu, logvar, eps):
@@ -280,11 +309,11 @@ def test_importance_resampling_picks_one_of_the_draws(seed):
     module = tiny_module(seed).eval()
     eps = torch.randn(5, 2, generator=torch.Generator().manual_seed(seed))
     picked = module.importance_resampled_output(
-        X3, eps, torch.Generator().manual_seed(seed)
+        X3, eps, torch.Generator().manual_seed(seed), proposal_scale=1.25
     )
     mu, logvar = module.encode(X3)
     candidates = module.decode(
-        mu.unsqueeze(1) + (0.5 * logvar).exp().unsqueeze(1) * eps
+        mu.unsqueeze(1) + 1.25 * (0.5 * logvar).exp().unsqueeze(1) * eps
     )
     for row in range(3):
         gaps = (candidates[row] - picked[row]).abs().amax(dim=1)
