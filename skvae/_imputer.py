@@ -51,10 +51,10 @@ class VAEImputer(TransformerMixin, BaseVAE):
         encoder's posteriors are too narrow), and weights each by how well it
         explains those cells, ``p(x_obs | z) p(z) / q(z | x_obs)`` with ``q``
         the widened posterior (Mattei and Frellsen, 2019); a number is filled
-        with the weighted mean
-        of the decoder's means, a category with the level of highest weighted
-        probability. The draws are seeded by ``random_state`` and shared by
-        all rows, so a row is filled as it would be alone. 0 decodes the
+        with the weighted mean of the decoder's means, a category with the
+        level of highest weighted probability. The draws are seeded by
+        ``random_state`` and shared by all rows, so a row is filled as it
+        would be alone. 0 decodes the
         posterior mean only: about ``k`` times faster to transform, less
         accurate where cells are missing at random (benchmarks/RESULTS.md).
 
