@@ -54,9 +54,9 @@ class VAEImputer(TransformerMixin, BaseVAE):
         with the weighted mean of the decoder's means, a category with the
         level of highest weighted probability. The draws are seeded by
         ``random_state`` and shared by all rows, so a row is filled as it
-        would be alone. 0 decodes the
-        posterior mean only: about ``k`` times faster to transform, less
-        accurate where cells are missing at random (benchmarks/RESULTS.md).
+        would be alone. 0 decodes the posterior mean only: about ``k`` times
+        faster to transform, less accurate where cells are missing at random
+        (benchmarks/RESULTS.md).
 
     refine_steps : int, default=0
         With ``importance_samples > 0``: gradient steps (Adam) that move
