@@ -481,6 +481,17 @@ def masked_variants(detector, X_train, X_test, test, default_train, default_test
     }
 
 
+def cells_at(detector, module, x, clean, observed, scored, z):
+    """The score's cell terms of the encoded rows ``x`` decoded at the codes
+    ``z``, summed per row: each cell's log-likelihood (``clean`` and
+    ``observed`` from :meth:`TabularVAE.split_missing`), holes at their
+    typical value over the ``scored`` cells, as ``score_samples`` sums them
+    at the posterior mean."""
+    loglik = module.log_likelihood(clean, module.decode(z), observed)
+    loglik = loglik + detector._mode_log_jacobian(x)
+    return detector._with_typical_holes(loglik, scored).sum(dim=1)
+
+
 def tail_variants(detector, X_train, X_test, shares=(0.01, 0.002)):
     """Scores with each numeric cell outside the central ``1 - share`` of its
     column's training values hidden from the encoder (but scored)."""
@@ -508,10 +519,8 @@ def tail_variants(detector, X_train, X_test, shares=(0.01, 0.002)):
             visible[:, :n_numeric] *= (~tail).to(visible.dtype)
             seen = clean * visible[:, module.feature_variable]
             mu, logvar = module._posterior(seen, visible)
-            loglik = module.log_likelihood(clean, module.decode(mu), observed)
-            loglik = loglik + detector._mode_log_jacobian(x)
             scored = detector._point_masses_as_observed(x, observed)
-            bound = detector._with_typical_holes(loglik, scored).sum(dim=1)
+            bound = cells_at(detector, module, x, clean, observed, scored, mu)
             if own_latent:
                 mu, logvar = module._posterior(clean, observed)
             bound = bound + detector._latent_log_prior(mu, logvar)
@@ -561,10 +570,8 @@ def refined_variants(detector, X_test, default_test, steps=(15,)):
             refined = module.refined_posterior(
                 clean, observed, mu, logvar, eps, n_steps
             )
-            loglik = module.log_likelihood(clean, module.decode(refined[0]), observed)
-            loglik = loglik + detector._mode_log_jacobian(x)
             scored = detector._point_masses_as_observed(x, observed)
-            bound = detector._with_typical_holes(loglik, scored).sum(dim=1)
+            bound = cells_at(detector, module, x, clean, observed, scored, refined[0])
             latent = (mu, logvar) if own_latent else refined
             bound = bound + detector._latent_log_prior(*latent)
             return bound + detector._unexpected(x, scored).sum(dim=1)
@@ -602,9 +609,7 @@ def importance_mixture_variants(
             terms = []
             for e in eps:
                 z = mu + log_std.exp() * e
-                loglik = module.log_likelihood(clean, module.decode(z), observed)
-                loglik = loglik + detector._mode_log_jacobian(x)
-                cells = detector._with_typical_holes(loglik, scored).sum(dim=1)
+                cells = cells_at(detector, module, x, clean, observed, scored, z)
                 # _latent_log_prior(z, 0) is log g(z): no entropy term.
                 log_g = detector._latent_log_prior(z, torch.zeros_like(logvar))
                 log_q = (-0.5 * e.pow(2)).sum() - log_std.sum(dim=1)

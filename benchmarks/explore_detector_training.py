@@ -298,16 +298,17 @@ def patch(lever):
         TabularVAE.decode = decode
         TabularVAE.numeric_scale = numeric_scale
 
-    standard_kl = network.gaussian_kl
+    if lever.kind == "mixprior":
+        standard_kl = network.gaussian_kl
 
-    def prior_kl(mu, logvar):
-        prior = getattr(lever, "prior", None)
-        if lever.kind != "mixprior" or prior is None:
-            return standard_kl(mu, logvar)
-        return prior.kl_bound(mu, logvar)
+        def prior_kl(mu, logvar):
+            prior = getattr(lever, "prior", None)  # set by the first fit
+            if prior is None:
+                return standard_kl(mu, logvar)
+            return prior.kl_bound(mu, logvar)
 
-    network.gaussian_kl = prior_kl
-    anomaly.gaussian_kl = prior_kl
+        network.gaussian_kl = prior_kl
+        anomaly.gaussian_kl = prior_kl
 
     training.negative_elbo = patched_elbo
     training.train_epoch = patched_epoch

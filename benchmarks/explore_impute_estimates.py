@@ -49,22 +49,25 @@ from skvae import VAEImputer
 def settings(args):
     """``(label, imputer parameters, refinement constants, proposal scale)``
     for each setting."""
+    default = VAEImputer._proposal_scale
     out = [
         (
             f"k={k}",
             {"importance_samples": k, "refine_steps": args.draws_refine_steps},
             None,
+            default,
         )
         for k in args.draws
     ]
     for triple in args.refine:
         steps, rate, draws = triple.split(",")
         constants = (float(rate), int(draws))
-        out.append((f"refine={triple}", {"refine_steps": int(steps)}, constants))
+        out.append(
+            (f"refine={triple}", {"refine_steps": int(steps)}, constants, default)
+        )
     for scale in args.proposal_scales:
         out.append((f"proposal={scale:g}", {}, None, scale))
-    default = VAEImputer._proposal_scale
-    return [setting if len(setting) == 4 else (*setting, default) for setting in out]
+    return out
 
 
 def main():
