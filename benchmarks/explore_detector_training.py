@@ -51,6 +51,12 @@ to ``bench_anomaly.py``):
   score is the default's (the mixture fitted to the core's codes after
   training); the core is chosen with the trained prior's KL in place of
   N(0, I)'s.
+- ``growbatch:G,CAP``: the batch grows by the factor ``G`` each epoch from
+  ``batch_size``, up to ``CAP`` rows (ALTBI's batch increment, Cho et al.,
+  2024: the later, trimmed batches hold more rows, so the share trimmed is
+  estimated better and fewer anomalies slip into the gradient). The epoch
+  budget is the default's, so a fit sees as many rows as before in fewer,
+  larger steps; the 1,000-step floor then ends at ``max_epochs``.
 
 Usage::
 
@@ -147,7 +153,7 @@ class Lever:
         self.reset()
 
     def reset(self):
-        self.steps, self.core = 0, None
+        self.steps, self.core, self.epochs = 0, None, 0
 
 
 def numeric_cell_mixture(module, x, loglik, observed, pi, spread):
@@ -245,6 +251,11 @@ def patch(lever):
             lever.core = (X.index_select(0, keep), observed)
         if lever.core is not None:
             X, options["observed"] = lever.core
+        if lever.kind == "growbatch":
+            growth, cap = lever.values
+            grown = options.get("batch_size", 256) * growth**lever.epochs
+            options["batch_size"] = int(min(cap, round(grown)))
+            lever.epochs += 1
         return train_epoch(module, optimizer, X, **options)
 
     guess_kind = tabular._guess_kind
@@ -345,6 +356,7 @@ def main():
         "synthval",
         "mixprior",
         "hetero",
+        "growbatch",
     )
     if kind not in levers:
         parser.error(f"unknown lever {kind!r}")
