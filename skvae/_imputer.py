@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from skvae._base import BaseVAE, _EncodedRows, fill_doc
+from skvae._draws import shared_normal_draws
 
 __all__ = ["VAEImputer"]
 
@@ -164,6 +165,10 @@ class VAEImputer(TransformerMixin, BaseVAE):
     # statsmodels tables and on 20 held-out R tables (benchmarks/RESULTS.md,
     # "A wider proposal for the importance draws").
     _proposal_scale = 1.25
+    # Whether the importance draws are scrambled Sobol' points (randomised
+    # quasi-Monte Carlo) rather than independent normal draws
+    # (skvae._draws.shared_normal_draws).
+    _quasi_random_draws = False
 
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
@@ -396,8 +401,8 @@ class VAEImputer(TransformerMixin, BaseVAE):
         hold at most ``_IMPORTANCE_CHUNK_ENTRIES`` decoder entries.
         """
         n_features = self.module_.n_features
-        eps = np.random.RandomState(self._seed).standard_normal(
-            (k, self.module_.n_components)
+        eps = shared_normal_draws(
+            k, self.module_.n_components, self._seed, self._quasi_random_draws
         )
         eps = torch.as_tensor(eps, dtype=torch.float64, device=self._device)
 
