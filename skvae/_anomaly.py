@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import BaseVAE, fill_doc
+from skvae._draws import shared_normal_draws
 from skvae._network import gaussian_kl
 
 __all__ = ["VAEAnomalyDetector"]
@@ -392,9 +393,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         self._flag_entry = self._flag_entries()
         self._iw_eps = None
         if self.importance_samples:
-            rng = np.random.RandomState(self._seed)
-            self._iw_eps = rng.standard_normal(
-                (self.importance_samples, self.module_.n_components)
+            self._iw_eps = shared_normal_draws(
+                self.importance_samples, self.module_.n_components, self._seed
             ).astype(np.float32)
         # The explanation baseline is computed by the first explain (it cost a
         # tenth of a small table's fit): fit keeps the rows it will use,

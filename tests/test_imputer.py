@@ -10,6 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from skvae import VAEAnomalyDetector, VAEImputer
+from skvae._draws import shared_normal_draws
 
 # One network unless the test is about the ensemble (n_estimators).
 FAST = dict(batch_size=64, hidden_layer_sizes=(32,), n_estimators=1)
@@ -224,15 +225,19 @@ def test_importance_samples_zero_decodes_the_posterior_mean(holed_wine):
     )
 
 
-def test_holes_are_filled_from_the_widened_proposal(holed_wine):
+@pytest.mark.parametrize("quasi", [False, True])
+def test_holes_are_filled_from_the_widened_proposal(holed_wine, quasi, monkeypatch):
     # The fill is MIWAE's estimate with the draws taken from each row's
-    # posterior widened by _proposal_scale (the draws seeded by the fit).
+    # posterior widened by _proposal_scale (the draws seeded by the fit):
+    # independent normal draws, or scrambled Sobol' points where the
+    # benchmarks' switch asks for them.
+    monkeypatch.setattr(VAEImputer, "_quasi_random_draws", quasi)
     holed, _ = holed_wine
     imputer = VAEImputer(random_state=0, **FAST).fit(holed)
     encoded = imputer._encoder.transform(imputer._validated_table(holed))
     x = torch.as_tensor(encoded, dtype=torch.float64)
-    eps = np.random.RandomState(imputer._seed).standard_normal(
-        (imputer.importance_samples, imputer.module_.n_components)
+    eps = shared_normal_draws(
+        imputer.importance_samples, imputer.module_.n_components, imputer._seed, quasi
     )
     eps = torch.as_tensor(eps, dtype=torch.float64)
     module = imputer._module64
