@@ -21,7 +21,10 @@ setting in turn (the settings only change ``transform``):
 - ``--quasi-draws``: for the default ``importance_samples`` and proposal,
   the draws as scrambled Sobol' points through the normal quantile
   function (``VAEImputer._quasi_random_draws``) in place of independent
-  normal draws.
+  normal draws;
+- ``--draw-seeds N``: the default fill with ``N`` other sets of importance
+  draws (each network's draw seed moved away from its fit's seed): how much
+  of a table's RMSE is the one set of draws that its seed gives.
 
 The other settings keep the imputer's default.
 
@@ -47,6 +50,7 @@ import argparse
 import time
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 from bench_impute import ADBENCH, MIXED, load, remove, scores
@@ -55,30 +59,52 @@ import skvae._network as network
 from skvae import VAEImputer
 
 
+class Setting(NamedTuple):
+    label: str
+    params: dict  # imputer parameters
+    refinement: tuple | None  # (Adam rate, draws) of the refinement
+    proposal_scale: float
+    quasi: bool  # quasi-random importance draws
+    draw_shift: int  # added (times _DRAW_SEED_STEP) to each network's seed
+
+
+# Seeds of the draw sets of --draw-seeds: far from the fits' seeds.
+_DRAW_SEED_STEP = 104_729
+
+
 def settings(args):
-    """``(label, imputer parameters, refinement constants, proposal scale,
-    quasi-random draws)`` for each setting."""
-    default = VAEImputer._proposal_scale
+    """The settings to fill each fit with, in order."""
+    scale = VAEImputer._proposal_scale
     out = [
-        (
+        Setting(
             f"k={k}",
             {"importance_samples": k, "refine_steps": args.draws_refine_steps},
             None,
-            default,
+            scale,
+            False,
+            0,
         )
         for k in args.draws
     ]
     for triple in args.refine:
         steps, rate, draws = triple.split(",")
-        constants = (float(rate), int(draws))
+        refinement = (float(rate), int(draws))
         out.append(
-            (f"refine={triple}", {"refine_steps": int(steps)}, constants, default)
+            Setting(
+                f"refine={triple}",
+                {"refine_steps": int(steps)},
+                refinement,
+                scale,
+                False,
+                0,
+            )
         )
-    for scale in args.proposal_scales:
-        out.append((f"proposal={scale:g}", {}, None, scale))
-    out = [(*setting, False) for setting in out]
+    for value in args.proposal_scales:
+        out.append(Setting(f"proposal={value:g}", {}, None, value, False, 0))
     if args.quasi_draws:
-        out.append(("draws=quasi", {}, None, default, True))
+        out.append(Setting("draws=quasi", {}, None, scale, True, 0))
+    for shift in range(1, args.draw_seeds + 1):
+        out.append(Setting(f"drawseed={shift}", {}, None, scale, False, shift))
     return out
 
 
@@ -92,12 +118,14 @@ def main():
     parser.add_argument("--refine", nargs="*", default=[])
     parser.add_argument("--proposal-scales", nargs="*", type=float, default=[])
     parser.add_argument("--quasi-draws", action="store_true")
+    parser.add_argument("--draw-seeds", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     defaults = VAEImputer().get_params()
     base = {k: defaults[k] for k in ("importance_samples", "refine_steps")}
     constants = (network._REFINE_LEARNING_RATE, network._REFINE_DRAWS)
+    proposal_scale = VAEImputer._proposal_scale
     rows = []
     for table in args.tables:
         frame, _ = load(table)
@@ -106,20 +134,26 @@ def main():
             for seed in args.seeds:
                 holed, holes = remove(frame, mechanism, seed)
                 imputer = VAEImputer(random_state=seed).fit(holed)
-                for label, params, refinement, scale, quasi in settings(args):
-                    imputer.set_params(**{**base, **params})
-                    rate, draws = refinement or constants
+                networks = [imputer, *getattr(imputer, "other_estimators_", [])]
+                fit_seeds = [n._seed for n in networks]
+                for setting in settings(args):
+                    imputer.set_params(**{**base, **setting.params})
+                    rate, draws = setting.refinement or constants
                     network._REFINE_LEARNING_RATE = rate
                     network._REFINE_DRAWS = draws
-                    proposal_scale = VAEImputer._proposal_scale
-                    VAEImputer._proposal_scale = scale
-                    VAEImputer._quasi_random_draws = quasi
+                    VAEImputer._proposal_scale = setting.proposal_scale
+                    VAEImputer._quasi_random_draws = setting.quasi
+                    for n, fit_seed in zip(networks, fit_seeds, strict=True):
+                        n._seed = fit_seed + setting.draw_shift * _DRAW_SEED_STEP
                     start = time.perf_counter()
                     filled = imputer.transform(holed)
                     seconds = time.perf_counter() - start
                     network._REFINE_LEARNING_RATE, network._REFINE_DRAWS = constants
                     VAEImputer._proposal_scale = proposal_scale
                     VAEImputer._quasi_random_draws = False
+                    for n, fit_seed in zip(networks, fit_seeds, strict=True):
+                        n._seed = fit_seed
+                    label = setting.label
                     rmse, accuracy = scores(frame, filled, holes, categorical)
                     rows.append(
                         dict(
