@@ -38,7 +38,8 @@ precision on the test split, all methods on the same splits.
 before any run) in place of the dev suite: every row of a table is an
 inlier, and its numeric columns with at least two distinct values are the
 features (its categorical columns are left out, as the dev suite has
-none). No detector default was chosen on them.
+none). No detector default was chosen on them. ``--tables rdata2`` takes
+the second sample of 20 (``rdatasets_tables.second_sample``) the same way.
 
 Usage::
 
@@ -135,14 +136,18 @@ def table_with_anomalies(X, y, kind, share, max_inliers, seed):
 
 def tables(source, data, names):
     """``(name, X, y)`` of each table: the dev suite's (``source="adbench"``)
-    or the held-out R tables' (``"rdata"``, every row an inlier)."""
+    or the held-out R tables' (``"rdata"``, or ``"rdata2"`` for the second
+    sample; every row an inlier)."""
     if source == "adbench":
         for path in dataset_files(data, names):
             with np.load(path) as archive:
                 X = archive["X"].astype(np.float64)
                 yield path.stem, X, archive["y"].astype(int).ravel()
         return
-    for name in rdatasets_tables.sample():
+    pool = (
+        rdatasets_tables.sample if source == "rdata" else rdatasets_tables.second_sample
+    )
+    for name in pool():
         if names and name not in names:
             continue
         frame = rdatasets_tables.load(name)
@@ -159,7 +164,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--datasets", nargs="*", default=None)
-    parser.add_argument("--tables", choices=["adbench", "rdata"], default="adbench")
+    parser.add_argument(
+        "--tables", choices=["adbench", "rdata", "rdata2"], default="adbench"
+    )
     parser.add_argument(
         "--kinds", nargs="*", choices=KINDS + EXTRA_KINDS, default=list(KINDS)
     )
