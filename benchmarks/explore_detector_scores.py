@@ -128,6 +128,7 @@ from sklearn.mixture._gaussian_mixture import (
 import skvae._network as network
 from skvae import VAEAnomalyDetector
 from skvae._anomaly import _LATENT_MIXTURE_REG
+from skvae._draws import shared_normal_draws
 
 GROUPS = (
     "latent",
@@ -481,6 +482,13 @@ def masked_variants(detector, X_train, X_test, test, default_train, default_test
     }
 
 
+def seeded_draws(detector, k):
+    """The ``k`` standard-normal codes seeded by the fit that ``detector``'s
+    own ``importance_samples`` would draw, as a float64 tensor."""
+    eps = shared_normal_draws(k, detector.module_.n_components, detector._seed)
+    return torch.as_tensor(eps, dtype=torch.float64, device=detector._device)
+
+
 def cells_at(detector, module, x, clean, observed, scored, z):
     """The score's cell terms of the encoded rows ``x`` decoded at the codes
     ``z``, summed per row: each cell's log-likelihood (``clean`` and
@@ -557,10 +565,7 @@ def refined_variants(detector, X_test, default_test, steps=(15,)):
     as it may an anomaly), alone and subtracted from the score."""
     detector._complete_indicators()
     n_draws = network._REFINE_DRAWS
-    eps = np.random.RandomState(detector._seed).standard_normal(
-        (n_draws, detector.module_.n_components)
-    )
-    eps = torch.as_tensor(eps, dtype=torch.float64, device=detector._device)
+    eps = seeded_draws(detector, n_draws)
     out = {}
     for n_steps in steps:
 
@@ -596,10 +601,7 @@ def importance_mixture_variants(
     detector._complete_indicators()
     out = {}
     for n_draws, widen in settings:
-        eps = np.random.RandomState(detector._seed).standard_normal(
-            (n_draws, detector.module_.n_components)
-        )
-        eps = torch.as_tensor(eps, dtype=torch.float64, device=detector._device)
+        eps = seeded_draws(detector, n_draws)
 
         def score(module, x, eps=eps, widen=widen):
             clean, observed = module.split_missing(x)
