@@ -41,8 +41,8 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/explore_impute_estimates.py \\
         --tables german_credit --mechanisms mcar --draws 50 \\
         --proposal-scales 1.5 2 --out proposals.csv
-    OMP_NUM_THREADS=1 python benchmarks/explore_impute_estimates.py \
-        --tables german_credit --mechanisms mcar --draws 50 --quasi-draws \
+    OMP_NUM_THREADS=1 python benchmarks/explore_impute_estimates.py \\
+        --tables german_credit --mechanisms mcar --draws 50 --quasi-draws \\
         --out quasi.csv
 """
 
@@ -64,8 +64,8 @@ class Setting(NamedTuple):
     params: dict  # imputer parameters
     refinement: tuple | None  # (Adam rate, draws) of the refinement
     proposal_scale: float
-    quasi: bool  # quasi-random importance draws
-    draw_shift: int  # added (times _DRAW_SEED_STEP) to each network's seed
+    quasi: bool = False  # quasi-random importance draws
+    draw_shift: int = 0  # added (times _DRAW_SEED_STEP) to each network's seed
 
 
 # Seeds of the draw sets of --draw-seeds: far from the fits' seeds.
@@ -81,8 +81,6 @@ def settings(args):
             {"importance_samples": k, "refine_steps": args.draws_refine_steps},
             None,
             scale,
-            False,
-            0,
         )
         for k in args.draws
     ]
@@ -90,21 +88,14 @@ def settings(args):
         steps, rate, draws = triple.split(",")
         refinement = (float(rate), int(draws))
         out.append(
-            Setting(
-                f"refine={triple}",
-                {"refine_steps": int(steps)},
-                refinement,
-                scale,
-                False,
-                0,
-            )
+            Setting(f"refine={triple}", {"refine_steps": int(steps)}, refinement, scale)
         )
     for value in args.proposal_scales:
-        out.append(Setting(f"proposal={value:g}", {}, None, value, False, 0))
+        out.append(Setting(f"proposal={value:g}", {}, None, value))
     if args.quasi_draws:
-        out.append(Setting("draws=quasi", {}, None, scale, True, 0))
+        out.append(Setting("draws=quasi", {}, None, scale, quasi=True))
     for shift in range(1, args.draw_seeds + 1):
-        out.append(Setting(f"drawseed={shift}", {}, None, scale, False, shift))
+        out.append(Setting(f"drawseed={shift}", {}, None, scale, draw_shift=shift))
     return out
 
 
@@ -126,6 +117,7 @@ def main():
     base = {k: defaults[k] for k in ("importance_samples", "refine_steps")}
     constants = (network._REFINE_LEARNING_RATE, network._REFINE_DRAWS)
     proposal_scale = VAEImputer._proposal_scale
+    quasi_draws = VAEImputer._quasi_random_draws
     rows = []
     for table in args.tables:
         frame, _ = load(table)
@@ -150,7 +142,7 @@ def main():
                     seconds = time.perf_counter() - start
                     network._REFINE_LEARNING_RATE, network._REFINE_DRAWS = constants
                     VAEImputer._proposal_scale = proposal_scale
-                    VAEImputer._quasi_random_draws = False
+                    VAEImputer._quasi_random_draws = quasi_draws
                     for n, fit_seed in zip(networks, fit_seeds, strict=True):
                         n._seed = fit_seed
                     label = setting.label
