@@ -144,10 +144,7 @@ def tables(source, data, names):
                 X = archive["X"].astype(np.float64)
                 yield path.stem, X, archive["y"].astype(int).ravel()
         return
-    pool = (
-        rdatasets_tables.sample if source == "rdata" else rdatasets_tables.second_sample
-    )
-    for name in pool():
+    for name in rdatasets_tables.pool(source):
         if names and name not in names:
             continue
         frame = rdatasets_tables.load(name)

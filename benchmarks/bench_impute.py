@@ -156,10 +156,8 @@ SKVAE_IMPUTERS = {
 
 def _table_names(table):
     """``table``, or the R tables' names for ``rdata`` and ``rdata2``."""
-    if table == "rdata":
-        return rdatasets_tables.sample()
-    if table == "rdata2":
-        return rdatasets_tables.second_sample()
+    if table in ("rdata", "rdata2"):
+        return rdatasets_tables.pool(table)
     return [table]
 
 

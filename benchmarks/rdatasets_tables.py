@@ -149,6 +149,12 @@ def second_sample():
     return sorted(candidates[i] for i in picked)
 
 
+def pool(name):
+    """The table names of the pool ``"rdata"`` (the first sample) or
+    ``"rdata2"`` (the second), as the benchmarks' ``--tables`` take them."""
+    return {"rdata": sample, "rdata2": second_sample}[name]()
+
+
 def load(name):
     """The table ``rdata_<package>_<item>``."""
     package, item = name.removeprefix("rdata_").split("_", 1)
