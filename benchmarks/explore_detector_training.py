@@ -57,6 +57,14 @@ to ``bench_anomaly.py``):
   estimated better and fewer anomalies slip into the gradient). The epoch
   budget is the default's, so a fit sees as many rows as before in fewer,
   larger steps; the 1,000-step floor then ends at ``max_epochs``.
+- ``ematrim:D``: trimming chooses each batch's outlying rows by their loss
+  under a slowly updated copy of the network (an exponential moving
+  average of the weights, decay ``D`` per step, started at the initial
+  weights; its deterministic ELBO at the posterior mean), not under the
+  network being trained (the detector issue's "chosen by a slowly updated
+  (EMA) copy of the model"): rows that the network has begun to learn
+  still look outlying to the slow copy for a while, so they stay out of
+  the gradient. The score is the trained network's, as by default.
 
 Usage::
 
@@ -65,6 +73,7 @@ Usage::
 """
 
 import argparse
+import copy
 import math
 import runpy
 import sys
@@ -197,6 +206,24 @@ def masked_forward(module, p):
 def patch(lever):
     negative_elbo, train_epoch = training.negative_elbo, training.train_epoch
     train_vae = base.train_vae
+    trimmed_rows, adam_step = training.trimmed_rows, training.adam_step
+
+    def slow_copy_trimmed(module, x, condition, beta, options):
+        """``trimmed_rows`` for one batch, chosen by the slow copy's loss."""
+        observed = options.get("observed", FIND_MISSING)
+        with torch.no_grad():
+            loglik, kl = lever.ema(x, condition, sample=False, observed=observed)
+            slow_loss = -(loglik.sum(dim=1) - beta * kl)
+        mask = trimmed_rows(slow_loss, options["trim_fraction"])
+        return lambda loss, trim_fraction: mask
+
+    def step_and_average(optimizer):
+        adam_step(optimizer)
+        if getattr(lever, "ema", None) is not None:
+            with torch.no_grad():
+                slow = list(lever.ema.parameters())
+                fast = list(lever.module.parameters())
+                torch._foreach_lerp_(slow, fast, 1.0 - lever.values[0])
 
     def patched_elbo(module, x, condition=None, beta=1.0, sample=True, **options):
         if not sample:  # validation and scoring stay the default's
@@ -218,6 +245,20 @@ def patch(lever):
                 mixed_cells, x, condition, beta=beta, sample=True, **options
             )
         indicator_steps = options.get("hide_rate", 0.0) > 0
+        if lever.kind == "ematrim" and "trim_fraction" in options:
+            if lever.ema is None:
+                lever.module = module
+                lever.ema = copy.deepcopy(module).requires_grad_(False)
+            if options["trim_fraction"] > 0:
+                training.trimmed_rows = slow_copy_trimmed(
+                    module, x, condition, beta, options
+                )
+                try:
+                    return negative_elbo(
+                        module, x, condition, beta=beta, sample=True, **options
+                    )
+                finally:
+                    training.trimmed_rows = trimmed_rows
         if lever.kind == "mask" and not indicator_steps:
             return negative_elbo(
                 masked_forward(module, lever.values[0]),
@@ -269,6 +310,7 @@ def patch(lever):
 
     def fresh_fit(*args, **options):
         lever.reset()
+        lever.ema = None
         if lever.kind == "mixprior":
             module = args[0]
             # A submodule, so that the optimiser train_vae builds learns it.
@@ -323,6 +365,8 @@ def patch(lever):
 
     training.negative_elbo = patched_elbo
     training.train_epoch = patched_epoch
+    if lever.kind == "ematrim":
+        training.adam_step = step_and_average
     base.train_vae = fresh_fit
     if lever.kind == "floor":
         VAEAnomalyDetector._min_steps_auto = int(lever.values[0])
@@ -357,6 +401,7 @@ def main():
         "mixprior",
         "hetero",
         "growbatch",
+        "ematrim",
     )
     if kind not in levers:
         parser.error(f"unknown lever {kind!r}")
