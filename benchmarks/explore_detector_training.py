@@ -65,6 +65,14 @@ to ``bench_anomaly.py``):
   (EMA) copy of the model"): rows that the network has begun to learn
   still look outlying to the slow copy for a while, so they stay out of
   the gradient. The score is the trained network's, as by default.
+- ``celltrim:K``: trimming ranks each batch's rows by how many of their
+  cells are unusual rather than by their total loss: each cell's negative
+  log-likelihood is cut off at its column's batch median plus ``K`` scaled
+  MADs before the row's sum (the KL term as it is), and the rows beyond
+  trimming's fence on that sum (at most ``trim_fraction``) leave the
+  gradient. A row with one wild cell then counts as one unusual cell, not
+  as a thousand nats, and does not take the trimmed share from rows that
+  are off in many cells. Training's loss and the score are the default's.
 
 Usage::
 
@@ -217,6 +225,15 @@ def patch(lever):
         mask = trimmed_rows(slow_loss, options["trim_fraction"])
         return lambda loss, trim_fraction: mask
 
+    def cell_count_trimmed(loglik, kl):
+        """``trimmed_rows`` by the rows' sums of capped cell losses."""
+        cells = -loglik.detach()
+        middle = cells.median(dim=0).values
+        spread = 1.4826 * (cells - middle).abs().median(dim=0).values
+        capped = torch.minimum(cells, middle + lever.values[0] * spread)
+        robust = capped.sum(dim=1) + kl.detach()
+        return lambda loss, trim_fraction: trimmed_rows(robust, trim_fraction)
+
     def step_and_average(optimizer):
         adam_step(optimizer)
         if getattr(lever, "ema", None) is not None:
@@ -259,6 +276,19 @@ def patch(lever):
                     )
                 finally:
                     training.trimmed_rows = trimmed_rows
+        if lever.kind == "celltrim" and options.get("trim_fraction", 0.0) > 0:
+
+            def counted_cells(x, condition, **passed):
+                loglik, kl = module(x, condition, **passed)
+                training.trimmed_rows = cell_count_trimmed(loglik, kl)
+                return loglik, kl
+
+            try:
+                return negative_elbo(
+                    counted_cells, x, condition, beta=beta, sample=True, **options
+                )
+            finally:
+                training.trimmed_rows = trimmed_rows
         if lever.kind == "mask" and not indicator_steps:
             return negative_elbo(
                 masked_forward(module, lever.values[0]),
@@ -402,6 +432,7 @@ def main():
         "hetero",
         "growbatch",
         "ematrim",
+        "celltrim",
     )
     if kind not in levers:
         parser.error(f"unknown lever {kind!r}")
