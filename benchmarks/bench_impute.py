@@ -137,6 +137,19 @@ class _CosineLearningRateImputer(VAEImputer):
     _final_lr_fraction = 0.1
 
 
+class _InputNoiseImputer(VAEImputer):
+    """A denoising encoder (the detector's ``input_noise``): in training the
+    encoder sees each observed numeric cell with Gaussian noise of standard
+    deviation ``_noise`` (scaled units) added; the likelihood scores the
+    cells as they are, and validation and ``transform`` see them clean."""
+
+    _noise = 0.1
+
+    def _fit_vae(self, X, *args, **kwargs):
+        kwargs["input_noise"] = self._noise
+        return super()._fit_vae(X, *args, **kwargs)
+
+
 SKVAE_IMPUTERS = {
     "skvae": VAEImputer,
     "skvae_no_hiding": _NoHidingImputer,
@@ -151,6 +164,7 @@ SKVAE_IMPUTERS = {
     "skvae_cosine_lr": _CosineLearningRateImputer,
     # Each row's posterior refined by 15 steps before the importance draws.
     "skvae_refined": functools.partial(VAEImputer, refine_steps=15),
+    "skvae_input_noise_0.1": _InputNoiseImputer,
 }
 
 
