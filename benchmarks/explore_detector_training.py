@@ -171,6 +171,8 @@ class Lever:
 
     def reset(self):
         self.steps, self.core, self.epochs = 0, None, 0
+        # ``ematrim``: the network being trained and its slow copy.
+        self.module, self.ema = None, None
 
 
 def numeric_cell_mixture(module, x, loglik, observed, pi, spread):
@@ -236,7 +238,7 @@ def patch(lever):
 
     def step_and_average(optimizer):
         adam_step(optimizer)
-        if getattr(lever, "ema", None) is not None:
+        if lever.ema is not None:
             with torch.no_grad():
                 slow = list(lever.ema.parameters())
                 fast = list(lever.module.parameters())
@@ -340,7 +342,6 @@ def patch(lever):
 
     def fresh_fit(*args, **options):
         lever.reset()
-        lever.ema = None
         if lever.kind == "mixprior":
             module = args[0]
             # A submodule, so that the optimiser train_vae builds learns it.
