@@ -73,6 +73,17 @@ to ``bench_anomaly.py``):
   gradient. A row with one wild cell then counts as one unusual cell, not
   as a thousand nats, and does not take the trimmed share from rows that
   are off in many cells. Training's loss and the score are the default's.
+- ``imsep:S``: the weights kept are those of the epoch whose training rows'
+  losses separate best into two groups (ODIM's choice of when to stop, Kim
+  et al., ICML 2024: a network learns its inliers before its anomalies, so
+  the loss of the training rows is most clearly two-humped before the
+  anomalies are learned too). After each epoch from ``S`` steps on, a
+  two-component Gaussian mixture is fitted to the deterministic negative
+  ELBO of (at most 2,048 seeded) training rows; the criterion is the
+  2-Wasserstein distance between its components over the losses' standard
+  deviation (scale-free, so that the falling loss does not decide it).
+  Early stopping watches it in place of the validation ELBO, and the best
+  epoch's weights are restored. Scoring is the default's.
 
 Usage::
 
@@ -87,6 +98,7 @@ import runpy
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import skvae._anomaly as anomaly
@@ -132,6 +144,63 @@ class ShuffledRowsCheck:
         return float(real_ranks) / (n_real * n_fake)
 
 
+def two_humped_separation(values, iterations=100):
+    """2-Wasserstein distance between the two components of a 1-D Gaussian
+    mixture fitted to ``values`` by EM, over their standard deviation."""
+    values = np.asarray(values, dtype=float)
+    spread = values.std()
+    if not np.isfinite(spread) or spread <= 0:
+        return 0.0
+    x = (values - values.mean()) / spread
+    means = np.quantile(x, [0.25, 0.95])
+    sds = np.array([0.5, 0.5])
+    weights = np.array([0.5, 0.5])
+    for _ in range(iterations):
+        log_density = (
+            -0.5 * ((x[:, None] - means) / sds) ** 2 - np.log(sds) + np.log(weights)
+        )
+        log_density -= log_density.max(axis=1, keepdims=True)
+        resp = np.exp(log_density)
+        resp /= resp.sum(axis=1, keepdims=True)
+        mass = resp.sum(axis=0) + 1e-12
+        weights = mass / mass.sum()
+        means = (resp * x[:, None]).sum(axis=0) / mass
+        sds = np.sqrt((resp * (x[:, None] - means) ** 2).sum(axis=0) / mass)
+        sds = np.maximum(sds, 1e-3)
+    return float(np.hypot(means[0] - means[1], sds[0] - sds[1]))
+
+
+class SeparationCheck:
+    """ODIM's criterion on the training rows (``imsep``): how clearly their
+    losses fall into two groups, from ``lever.values[0]`` steps on."""
+
+    def __init__(self, lever, seed, max_rows=2048):
+        # The check is built before train_vae (so before fresh_fit has set
+        # the lever's training rows): the rows are taken at the first call.
+        self.lever, self.seed, self.max_rows, self.rows = lever, seed, max_rows, None
+
+    def training_rows(self):
+        X_train = self.lever.train_rows
+        n_rows = X_train.shape[0]
+        if n_rows > self.max_rows:
+            generator = torch.Generator().manual_seed(self.seed)
+            rows = torch.randperm(n_rows, generator=generator)[: self.max_rows]
+            X_train = X_train.index_select(0, rows.to(X_train.device))
+        return X_train
+
+    def __call__(self, module):
+        if self.lever.steps < self.lever.values[0]:
+            return -math.inf
+        if self.rows is None:
+            self.rows = self.training_rows()
+        with torch.inference_mode():
+            loglik, kl = module(self.rows, sample=False)
+            loss = -(loglik.sum(dim=1) - kl).double().cpu().numpy()
+        score = two_humped_separation(loss)
+        self.lever.history.append((self.lever.steps, score))
+        return score
+
+
 class MixturePrior(torch.nn.Module):
     """A learned mixture of ``k`` diagonal Gaussians over the latent space
     (``mixprior``), started from means drawn around the origin."""
@@ -173,6 +242,8 @@ class Lever:
         self.steps, self.core, self.epochs = 0, None, 0
         # ``ematrim``: the network being trained and its slow copy.
         self.module, self.ema = None, None
+        # ``imsep``: the training rows and each epoch's (steps, criterion).
+        self.train_rows, self.history = None, []
 
 
 def numeric_cell_mixture(module, x, loglik, observed, pi, spread):
@@ -342,6 +413,7 @@ def patch(lever):
 
     def fresh_fit(*args, **options):
         lever.reset()
+        lever.train_rows = args[1]
         if lever.kind == "mixprior":
             module = args[0]
             # A submodule, so that the optimiser train_vae builds learns it.
@@ -355,7 +427,15 @@ def patch(lever):
             torch.nn.init.zeros_(head.weight)
             torch.nn.init.zeros_(head.bias)
             module.scale_head = head.to(next(module.parameters()).device)
-        return train_vae(*args, **options)
+        history = train_vae(*args, **options)
+        if lever.kind == "imsep" and lever.history:
+            best = max(lever.history, key=lambda pair: pair[1])
+            print(
+                f"imsep: kept step {best[0]} of {history.n_steps} "
+                f"(separation {best[1]:.2f})",
+                file=sys.stderr,
+            )
+        return history
 
     if lever.kind == "hetero":
         plain_decode, plain_scale = TabularVAE.decode, TabularVAE.numeric_scale
@@ -411,6 +491,11 @@ def patch(lever):
         VAEAnomalyDetector._validation_check = lambda self, X_val, seed: (
             ShuffledRowsCheck(self.module_, X_val, copies, seed)
         )
+    if lever.kind == "imsep":
+        VAEAnomalyDetector._restore_best_weights = True
+        VAEAnomalyDetector._validation_check = lambda self, X_val, seed: (
+            SeparationCheck(lever, seed)
+        )
 
 
 def main():
@@ -434,6 +519,7 @@ def main():
         "growbatch",
         "ematrim",
         "celltrim",
+        "imsep",
     )
     if kind not in levers:
         parser.error(f"unknown lever {kind!r}")
