@@ -73,6 +73,14 @@ to ``bench_anomaly.py``):
   gradient. A row with one wild cell then counts as one unusual cell, not
   as a thousand nats, and does not take the trimmed share from rows that
   are off in many cells. Training's loss and the score are the default's.
+- ``huber:C,H``: rows whose loss lies beyond ``C`` scaled MADs above the
+  batch median keep a weight of ``C / z`` in the gradient (``z`` their
+  distance from the median in scaled MADs), as an M-estimator's Huber
+  weights shrink a residual's pull, instead of trimming's all-or-nothing;
+  with ``H`` = 1 the top rows that trimming drops (beyond 3 MADs, at most
+  ``trim_fraction``) are still dropped, and only the others beyond ``C``
+  are weighted; with ``H`` = 0 no row is dropped and no share is capped.
+  From the trimming warm-up on, as trimming.
 - ``imsep:S``: the weights kept are those of the epoch whose training rows'
   losses separate best into two groups (ODIM's choice of when to stop, Kim
   et al., ICML 2024: a network learns its inliers before its anomalies, so
@@ -298,6 +306,21 @@ def patch(lever):
         mask = trimmed_rows(slow_loss, options["trim_fraction"])
         return lambda loss, trim_fraction: mask
 
+    def huber_weighted_elbo(module, x, condition, beta, options):
+        """The batch's mean loss with Huber weights on its outlying rows."""
+        trim_fraction = options.pop("trim_fraction")
+        loglik, kl = module(x, condition, sample=True, **options)
+        loss = -(loglik.sum(dim=1) - beta * kl)
+        rows = loss.detach()
+        median = rows.median()
+        spread = 1.4826 * (rows - median).abs().median()
+        z = (rows - median) / spread.clamp(min=1e-12)
+        cut = lever.values[0]
+        weight = torch.where(z > cut, cut / z.clamp(min=cut), torch.ones_like(z))
+        if lever.values[1]:
+            weight = weight * (~trimmed_rows(rows, trim_fraction)).to(weight.dtype)
+        return (loss * weight).sum() / weight.sum()
+
     def cell_count_trimmed(loglik, kl):
         """``trimmed_rows`` by the rows' sums of capped cell losses."""
         cells = -loglik.detach()
@@ -362,6 +385,8 @@ def patch(lever):
                 )
             finally:
                 training.trimmed_rows = trimmed_rows
+        if lever.kind == "huber" and options.get("trim_fraction", 0.0) > 0:
+            return huber_weighted_elbo(module, x, condition, beta, options)
         if lever.kind == "mask" and not indicator_steps:
             return negative_elbo(
                 masked_forward(module, lever.values[0]),
@@ -520,6 +545,7 @@ def main():
         "ematrim",
         "celltrim",
         "imsep",
+        "huber",
     )
     if kind not in levers:
         parser.error(f"unknown lever {kind!r}")
