@@ -9,7 +9,8 @@ is the anomaly class, kept at ``--anomaly-share`` of the rows (a seeded sample
 of its rows, as ADBench builds anomaly tables from classification data); then
 the protocol of ``bench_anomaly.py``: at most 50,000 rows, stratified 70/30
 split, fit on the training split without labels, ROC-AUC and average
-precision on the test split, all methods on the same splits.
+precision on the test split, all methods on the same splits. ``--param`` and
+``--model-seed-offset`` are ``bench_anomaly.py``'s.
 
 Usage::
 
@@ -23,7 +24,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from bench_anomaly import evaluate, make_split, peer, record, skvae_detector
+from bench_anomaly import (
+    add_skvae_arguments,
+    evaluate,
+    make_split,
+    peer,
+    record,
+    skvae_detector,
+    skvae_params,
+)
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -82,8 +91,10 @@ def main():
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--methods", nargs="*", default=["skvae", *PEERS])
     parser.add_argument("--anomaly-share", type=float, default=0.05)
+    add_skvae_arguments(parser)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    params = skvae_params(args.param)
     warnings.simplefilter("ignore")
     rows = []
     for name in args.tables:
@@ -93,7 +104,7 @@ def main():
             X_train, X_test, _, y_test = make_split(X, y, seed)
             for method in args.methods:
                 if method == "skvae":
-                    model = skvae_detector(seed)
+                    model = skvae_detector(seed + args.model_seed_offset, **params)
                 else:
                     model = one_hot_peer(method, seed, X_train)
                 result = evaluate(model, X_train, X_test, y_test)
