@@ -14,6 +14,9 @@ the default's file name (its last ``_A`` or ``_B``) unless ``--half`` says.
 Where the default too was rerun on the changed tables only (at another
 offset), ``--half-size 11`` spreads the changes over the whole half, the
 tables not run counting as unchanged.
+Where the default's CSV holds several offsets (a ``model_seed_offset``
+column, as ``exploration/detector_model_seeds_default_{A,B}.csv``),
+``--offset`` (one per ``--pair``) says which rows to read.
 
 Usage::
 
@@ -31,10 +34,22 @@ import pandas as pd
 METRICS = ["roc_auc", "avg_precision"]
 
 
-def per_table(path, method):
-    """Mean ROC-AUC and AP over seeds per dataset of ``method`` in one CSV."""
+def per_table(path, method, offset=None):
+    """Mean ROC-AUC and AP over seeds per dataset of ``method`` in one CSV;
+    of its rows at network-seed ``offset`` where the CSV holds several
+    (a ``model_seed_offset`` column)."""
     frame = pd.read_csv(path)
     frame = frame[frame.method == method]
+    if "model_seed_offset" in frame:
+        offsets = sorted(int(o) for o in frame.model_seed_offset.unique())
+        if offset is None and len(offsets) > 1:
+            raise SystemExit(f"{path} holds offsets {offsets}: pass --offset")
+        if offset is not None:
+            frame = frame[frame.model_seed_offset == offset]
+            if frame.empty:
+                raise SystemExit(f"{path} has no rows at offset {offset}")
+    elif offset not in (None, 0):
+        raise SystemExit(f"{path} has no model_seed_offset column")
     return frame.groupby("dataset")[METRICS].mean()
 
 
@@ -69,6 +84,14 @@ def main():
         metavar=("DEFAULT_CSV", "LEVER_CSV"),
     )
     parser.add_argument("--half", nargs="*", default=None, help="one per --pair")
+    parser.add_argument(
+        "--offset",
+        nargs="*",
+        type=int,
+        default=None,
+        help="one per --pair: the network-seed offset of the default's rows to "
+        "read, where its CSV holds several",
+    )
     parser.add_argument("--method", default="skvae")
     parser.add_argument(
         "--half-size",
@@ -80,9 +103,14 @@ def main():
     halves = args.half or [half_of(default) for default, _ in args.pair]
     if len(halves) != len(args.pair):
         parser.error("give one --half per --pair")
+    offsets = args.offset or [None] * len(args.pair)
+    if len(offsets) != len(args.pair):
+        parser.error("give one --offset per --pair")
     changes = {}
-    for (default, lever), half in zip(args.pair, halves, strict=True):
-        table = compare(per_table(default, args.method), per_table(lever, args.method))
+    for (default, lever), half, offset in zip(args.pair, halves, offsets, strict=True):
+        table = compare(
+            per_table(default, args.method, offset), per_table(lever, args.method)
+        )
         changes.setdefault(half, []).append(table)
     verdict = True
     for half, tables in sorted(changes.items()):
