@@ -30,6 +30,11 @@ to ``bench_anomaly.py``):
 - ``fewcat:K``: numeric columns with 3 to ``K`` distinct values in the
   training rows modelled as categorical (a level's probability in place of a
   binned Gaussian; an unseen value scores as an unseen level);
+- ``twobin:1``: numeric columns with exactly two distinct values in the
+  training rows (0/1 flags that arrive as floats, as every ADBench table's)
+  modelled as binary (one Bernoulli logit) in place of a Gaussian with a
+  learned scale, whose density at the common value grows without bound as
+  the scale shrinks; an unseen third value scores as an unseen level;
 - ``floor:N``: ``max_epochs="auto"`` trains at least ``N`` optimiser steps
   before early stopping may fire, in place of 1,000 (``auto_step_budget``);
 - ``latent:C,M``: ``n_components="auto"`` as one latent dimension per ``C``
@@ -434,6 +439,9 @@ def patch(lever):
         if lever.kind == "fewcat" and kind == "numeric":
             if 3 <= series.nunique(dropna=True) <= lever.values[0]:
                 return "categorical"
+        if lever.kind == "twobin" and kind == "numeric":
+            if series.nunique(dropna=True) == 2:
+                return "binary"
         return kind
 
     def fresh_fit(*args, **options):
@@ -546,6 +554,7 @@ def main():
         "celltrim",
         "imsep",
         "huber",
+        "twobin",
     )
     if kind not in levers:
         parser.error(f"unknown lever {kind!r}")
