@@ -35,6 +35,11 @@ to ``bench_anomaly.py``):
   modelled as binary (one Bernoulli logit) in place of a Gaussian with a
   learned scale, whose density at the common value grows without bound as
   the scale shrinks; an unseen third value scores as an unseen level;
+- ``flagfloor:R``: each numeric column with exactly two distinct training
+  values keeps its Gaussian, but its scale is floored at the gap between
+  the two values over ``R`` (the module's own floor, 0.01, elsewhere), so
+  that the density at the common value is bounded and a mismatched cell
+  costs at most about ``R² / 2`` nats;
 - ``floor:N``: ``max_epochs="auto"`` trains at least ``N`` optimiser steps
   before early stopping may fire, in place of 1,000 (``auto_step_budget``);
 - ``latent:C,M``: ``n_components="auto"`` as one latent dimension per ``C``
@@ -259,6 +264,17 @@ class Lever:
         self.train_rows, self.history = None, []
 
 
+def two_valued_scale_floor(module, X, ratio):
+    """Floor each two-valued numeric column's Gaussian scale at its gap over
+    ``ratio`` (``flagfloor``), the others at the module's own floor."""
+    floors = torch.full((module.n_numeric,), module.min_scale)
+    for j in range(module.n_numeric):
+        values = X[:, j][~torch.isnan(X[:, j])].unique()
+        if len(values) == 2:
+            floors[j] = max(module.min_scale, float(values[1] - values[0]) / ratio)
+    module.min_scale = floors.to(X.device)
+
+
 def numeric_cell_mixture(module, x, loglik, observed, pi, spread):
     """``loglik`` with each numeric cell's term mixed with a broad outlier
     component (``cell``)."""
@@ -447,6 +463,8 @@ def patch(lever):
     def fresh_fit(*args, **options):
         lever.reset()
         lever.train_rows = args[1]
+        if lever.kind == "flagfloor":
+            two_valued_scale_floor(args[0], args[1], lever.values[0])
         if lever.kind == "mixprior":
             module = args[0]
             # A submodule, so that the optimiser train_vae builds learns it.
@@ -555,6 +573,7 @@ def main():
         "imsep",
         "huber",
         "twobin",
+        "flagfloor",
     )
     if kind not in levers:
         parser.error(f"unknown lever {kind!r}")
