@@ -795,7 +795,6 @@ def gradient_norms(detector, X, chunk_rows=1024):
                 lambda _m, _gin, gout, i=i: outputs.__setitem__(i, gout[0].detach())
             )
         )
-    plain_scale = type(module).numeric_scale
     rows = []
     try:
         for (x,) in detector._chunks(detector._encode(X), chunk_rows=chunk_rows):
@@ -819,7 +818,6 @@ def gradient_norms(detector, X, chunk_rows=1024):
     finally:
         for hook in hooks:
             hook.remove()
-        module.numeric_scale = plain_scale.__get__(module)
     return np.concatenate(rows)
 
 

@@ -110,6 +110,7 @@ Usage::
 """
 
 import argparse
+import contextlib
 import copy
 import math
 import runpy
@@ -342,6 +343,15 @@ def patch(lever):
             weight = weight * (~trimmed_rows(rows, trim_fraction)).to(weight.dtype)
         return (loss * weight).sum() / weight.sum()
 
+    @contextlib.contextmanager
+    def trimming_restored():
+        """Whatever a lever sets ``training.trimmed_rows`` to inside, the
+        library's own is back on exit."""
+        try:
+            yield
+        finally:
+            training.trimmed_rows = trimmed_rows
+
     def cell_count_trimmed(loglik, kl):
         """``trimmed_rows`` by the rows' sums of capped cell losses."""
         cells = -loglik.detach()
@@ -384,15 +394,13 @@ def patch(lever):
                 lever.module = module
                 lever.ema = copy.deepcopy(module).requires_grad_(False)
             if options["trim_fraction"] > 0:
-                training.trimmed_rows = slow_copy_trimmed(
-                    module, x, condition, beta, options
-                )
-                try:
+                with trimming_restored():
+                    training.trimmed_rows = slow_copy_trimmed(
+                        module, x, condition, beta, options
+                    )
                     return negative_elbo(
                         module, x, condition, beta=beta, sample=True, **options
                     )
-                finally:
-                    training.trimmed_rows = trimmed_rows
         if lever.kind == "celltrim" and options.get("trim_fraction", 0.0) > 0:
 
             def counted_cells(x, condition, **passed):
@@ -400,12 +408,10 @@ def patch(lever):
                 training.trimmed_rows = cell_count_trimmed(loglik, kl)
                 return loglik, kl
 
-            try:
+            with trimming_restored():
                 return negative_elbo(
                     counted_cells, x, condition, beta=beta, sample=True, **options
                 )
-            finally:
-                training.trimmed_rows = trimmed_rows
         if lever.kind == "huber" and options.get("trim_fraction", 0.0) > 0:
             return huber_weighted_elbo(module, x, condition, beta, options)
         if lever.kind == "mask" and not indicator_steps:
