@@ -184,6 +184,8 @@ SKVAE_IMPUTERS = {
     # Each row's posterior refined by 15 steps before the importance draws.
     "skvae_refined": functools.partial(VAEImputer, refine_steps=15),
     "skvae_input_noise_0.1": _InputNoiseImputer,
+    # Three networks at every size (the default fits one from 10,000 rows).
+    "skvae_three_networks": functools.partial(VAEImputer, n_estimators=3),
     "skvae_short_ensemble": functools.partial(
         _ShortEnsembleImputer, n_estimators=3, importance_samples=17
     ),
