@@ -104,7 +104,7 @@ to ``bench_anomaly.py``):
   epoch's weights are restored. Scoring is the default's.
 - ``shortens:K,S,R``: where ``fit`` gets ``R`` rows or more, ``K``
   networks (the detector's own seed and the ``K - 1`` next ones), each
-  trained for exactly about ``S`` optimiser steps (``max_epochs="auto"``'s
+  trained for about ``S`` optimiser steps (``max_epochs="auto"``'s
   budget and floor both ``S``), and the score is the mean of their
   ``score_samples``: the steps of one long fit spent on an ensemble of
   shorter ones (less time for each to learn its anomalies, as ODIM's
@@ -325,7 +325,8 @@ def masked_forward(module, p):
 
 @contextlib.contextmanager
 def step_budget(steps):
-    """``max_epochs="auto"`` takes exactly about ``steps`` steps inside."""
+    """``max_epochs="auto"`` takes about ``steps`` steps inside: its budget
+    and its floor both ``steps``."""
     budget, floor = base._MAX_STEPS_AUTO, VAEAnomalyDetector._min_steps_auto
     base._MAX_STEPS_AUTO = VAEAnomalyDetector._min_steps_auto = steps
     try:
