@@ -335,12 +335,13 @@ def balance_variants(seed, train, test):
     latent_tr = g.score_samples(mu_tr) + 0.5 * lv_tr.sum(axis=1)
     latent = g.score_samples(mu) + 0.5 * lv.sum(axis=1)
 
-    def robust_z(values, reference):
+    def mad_z(values, reference):
+        # As robust_z, but a spread of 0 counts as 1 (the rows recorded so).
         median = np.median(reference)
         spread = 1.4826 * np.median(np.abs(reference - median)) or 1.0
         return (values - median) / spread
 
-    cells, code = robust_z(rest, rest_tr), robust_z(latent, latent_tr)
+    cells, code = mad_z(rest, rest_tr), mad_z(latent, latent_tr)
     return {"z_sum": cells + code, "z_min": np.minimum(cells, code)}
 
 
@@ -483,7 +484,7 @@ def calibrated_variants(detector, X_train, X_test, val_rows):
 
 
 def masked_variants(detector, X_train, X_test, test, default_train, default_test):
-    def robust_z(values, reference):
+    def iqr_z(values, reference):
         q1, median, q3 = np.percentile(reference, [25, 50, 75])
         return (values - median) / max(q3 - q1, 1e-12)
 
@@ -491,8 +492,8 @@ def masked_variants(detector, X_train, X_test, test, default_train, default_test
     latent = default_test - rest
     masked = np.asarray(detector.explain(X_test)).sum(axis=1)
     masked_train = np.asarray(detector.explain(X_train)).sum(axis=1)
-    z_default = robust_z(default_test, default_train)
-    z_masked = robust_z(masked, masked_train)
+    z_default = iqr_z(default_test, default_train)
+    z_masked = iqr_z(masked, masked_train)
     return {
         "pll": masked,
         "pll_lat": masked + latent,
@@ -657,6 +658,14 @@ def importance_mixture_variants(
     return out
 
 
+def robust_z(values, reference):
+    """``values`` as robust z-scores over ``reference`` (median, scaled MAD;
+    column by column for 2-D arrays)."""
+    median = np.median(reference, axis=0)
+    spread = 1.4826 * np.median(np.abs(reference - median), axis=0) + 1e-12
+    return (values - median) / spread
+
+
 def cell_parts(detector, X):
     """``(cells, latent)``: each row's per-variable log-likelihoods at the
     posterior mean ``(n, n_variables)`` and its latent term ``(n,)``, which
@@ -723,11 +732,6 @@ def marginal_variants(detector, X_train, X_test, default_test, train, n_codes=10
     few_test = marginal_cells(detector, X_test, codes[:256]).sum(axis=1)
     _, latent_test = cell_parts(detector, X_test)
     default_train = detector.score_samples(X_train)
-
-    def robust_z(values, reference):
-        median = np.median(reference)
-        spread = 1.4826 * np.median(np.abs(reference - median)) + 1e-12
-        return (values - median) / spread
 
     z_default = robust_z(default_test, default_train)
     z_marginal = robust_z(marginal_test, marginal_train)
@@ -842,12 +846,6 @@ def gradient_norms(detector, X, chunk_rows=1024):
 def gradient_norm_variants(detector, X_train, X_test, default_test):
     """Scores from the per-row gradient norms (``gradnorm``); higher is
     more normal, as the score."""
-
-    def robust_z(values, reference):
-        median = np.median(reference, axis=0)
-        spread = 1.4826 * np.median(np.abs(reference - median), axis=0) + 1e-12
-        return (values - median) / spread
-
     rng = np.random.RandomState(detector._seed)
     sample = rng.permutation(len(X_train))[:2000]
     X_sample = X_train[sample]
