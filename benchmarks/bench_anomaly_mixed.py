@@ -12,10 +12,18 @@ split, fit on the training split without labels, ROC-AUC and average
 precision on the test split, all methods on the same splits. ``--param`` and
 ``--model-seed-offset`` are ``bench_anomaly.py``'s.
 
+``--tables rclass`` takes the third pool of R's tables instead
+(``rdatasets_tables.class_pool``, 31 tables no default was chosen on): the
+rarest level of a categorical column is the anomaly class
+(``rdatasets_tables.rarest_level``), kept at ``--anomaly-share`` of the rows
+where it holds more, all of its rows where it holds fewer.
+
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_anomaly_mixed.py \\
         --out benchmarks/results/anomaly_mixed.csv
+    OMP_NUM_THREADS=1 python benchmarks/bench_anomaly_mixed.py --tables rclass \\
+        --out benchmarks/results/anomaly_rclass.csv
 """
 
 import argparse
@@ -24,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import rdatasets_tables
 from bench_anomaly import (
     add_skvae_arguments,
     evaluate,
@@ -46,20 +55,33 @@ TABLES = {
 PEERS = ("iforest", "ecod", "knn", "mcd", "lof", "pyod_vae")
 
 
+def table_names(names):
+    """``names`` with ``"rclass"`` replaced by the third R pool's tables."""
+    out = []
+    for name in names:
+        out.extend(rdatasets_tables.pool(name) if name == "rclass" else [name])
+    return out
+
+
 def load_table(name, data=TABULAR):
-    """``(X, y)``: the table without its label, and 1 for the minority class."""
-    file, label, minority = TABLES[name]
-    frame = pd.read_csv(data / file, skipinitialspace=True)
+    """``(X, y)``: the table without its label, and 1 for the minority class
+    (an R table's rarest level)."""
+    if name.startswith("rdata_"):
+        frame = rdatasets_tables.load(name)
+        label, minority = rdatasets_tables.rarest_level(frame)
+    else:
+        file, label, minority = TABLES[name]
+        frame = pd.read_csv(data / file, skipinitialspace=True)
     y = (frame.pop(label) == minority).to_numpy(int)
     return frame, y
 
 
 def with_anomaly_share(X, y, share, seed):
     """All majority rows and a seeded sample of the minority's, ``share`` of
-    the result."""
+    the result (all of the minority's where they are fewer)."""
     rng = np.random.RandomState(seed)
     majority, minority = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
-    n_anomalies = int(round(share / (1 - share) * len(majority)))
+    n_anomalies = min(len(minority), int(round(share / (1 - share) * len(majority))))
     kept = np.sort(
         np.concatenate([majority, rng.choice(minority, n_anomalies, replace=False)])
     )
@@ -97,7 +119,7 @@ def main():
     params = skvae_params(args.param)
     warnings.simplefilter("ignore")
     rows = []
-    for name in args.tables:
+    for name in table_names(args.tables):
         X_all, y_all = load_table(name, args.data)
         for seed in args.seeds:
             X, y = with_anomaly_share(X_all, y_all, args.anomaly_share, seed)

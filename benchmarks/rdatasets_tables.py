@@ -27,6 +27,18 @@ had been used for imputer decisions: 20 more tables drawn with
 ``numpy.random.RandomState(20261130)`` from the same candidates, less the
 first sample's.
 
+A third pool (``class_pool``, ``--tables rclass`` of
+``bench_anomaly_mixed.py``), written down on 2026-11-29 (eighteenth session)
+before any detector run on it, holds real anomalies rather than generated
+ones: a rare class, as ADBench builds anomaly tables from classification
+data. It takes every candidate outside the first two samples that has a
+class column, less ``rdata_MASS_biopsy`` (the Wisconsin breast cancer data,
+the dev suite's 4_breastw). A table's class column is, of its categorical
+columns, the one whose least frequent level holds the smallest share of the
+rows, with at least 10 rows (the earlier column on a tie; within a column,
+the first level in sorted order on a tie); that level is the anomaly class
+(``rarest_level``).
+
 Names are ``rdata_<package>_<item>``. ``bench_impute.py`` samples tables of
 more than 10,000 rows to 10,000 (seeded), as it does the others.
 """
@@ -45,6 +57,9 @@ SECOND_SAMPLE_SEED = 20261130
 MIN_ROWS = 500
 MIN_NUMERIC = 4
 MAX_LEVELS = 20
+MIN_CLASS_ROWS = 10
+# The same data as a dev table under another name (4_breastw).
+CLASS_POOL_EXCLUDED = {"rdata_MASS_biopsy"}
 # Lower-cased, letters only: the tables behind the project's defaults.
 USED = {
     "grunfeld", "fair", "randhie", "modechoice", "star", "anes", "macrodata",
@@ -149,10 +164,41 @@ def second_sample():
     return sorted(candidates[i] for i in picked)
 
 
+def rarest_level(frame):
+    """``(column, level)``: the anomaly class of the third pool's rule, or
+    ``None`` where no categorical column has a level of at least
+    ``MIN_CLASS_ROWS`` rows."""
+    best, best_share = None, np.inf
+    for name in frame.columns:
+        if frame[name].dtype != object:
+            continue
+        counts = frame[name].value_counts()
+        fewest = counts.min()
+        share = fewest / len(frame)
+        if fewest >= MIN_CLASS_ROWS and share < best_share:
+            best = (name, sorted(counts.index[counts == fewest])[0])
+            best_share = share
+    return best
+
+
+@functools.cache
+def class_pool():
+    """The names of the third pool, sorted: every candidate outside the
+    first two samples with a class column (``rarest_level``), less
+    ``CLASS_POOL_EXCLUDED``."""
+    used = set(sample()) | set(second_sample()) | CLASS_POOL_EXCLUDED
+    return sorted(
+        name
+        for name in _candidates()
+        if name not in used and rarest_level(load(name)) is not None
+    )
+
+
 def pool(name):
-    """The table names of the pool ``"rdata"`` (the first sample) or
-    ``"rdata2"`` (the second), as the benchmarks' ``--tables`` take them."""
-    return {"rdata": sample, "rdata2": second_sample}[name]()
+    """The table names of the pool ``"rdata"`` (the first sample),
+    ``"rdata2"`` (the second) or ``"rclass"`` (the third), as the
+    benchmarks' ``--tables`` take them."""
+    return {"rdata": sample, "rdata2": second_sample, "rclass": class_pool}[name]()
 
 
 def load(name):
