@@ -26,10 +26,16 @@ the training-set scoring at the end of a fit) do not count. PyOD models are time
 on at most ``--peer-rows`` rows: their per-row cost does not depend on the table's
 length, and at their default batch size an epoch over 10^6 rows takes minutes.
 
+``--device`` sets the skvae estimators' ``device`` in ``synthetic`` (default
+``"auto"``: a GPU where torch sees one); the ``hardware`` row then also holds
+that device's matmul rate.
+
 Usage::
 
     python benchmarks/bench_speed.py --out benchmarks/results/speed.csv
     python benchmarks/bench_speed.py --sections hardware synthetic --rows 1000 10000
+    python benchmarks/bench_speed.py --sections hardware synthetic --cols 30 \\
+        --methods VAEAnomalyDetector --device cuda
 
 Peers need the benchmark extra (``pip install -e .[benchmarks]``).
 """
@@ -74,14 +80,19 @@ MIN_EXTRA_ROWS = 200_000
 # -- hardware reference ---------------------------------------------------------
 
 
-def matmul_gflops(size=4096, seconds=3.0):
-    """Sustained float32 GFLOP/s of a square torch.matmul."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_gflops(size=4096, seconds=3.0, device="cpu"):
+    """Sustained float32 GFLOP/s of a square torch.matmul on ``device``."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    on_gpu = torch.device(device).type == "cuda"
+    sync = torch.cuda.synchronize if on_gpu else lambda: None
     torch.matmul(a, b)
+    sync()
     start, runs = time.perf_counter(), 0
     while time.perf_counter() - start < seconds:
         torch.matmul(a, b)
         runs += 1
+    sync()
     return 2 * size**3 * runs / (time.perf_counter() - start) / 1e9
 
 
@@ -173,10 +184,13 @@ def epochs_pair(n_rows):
     return 1, 1 + extra
 
 
-def skvae_estimator(name, epochs):
-    """Defaults, except that training runs exactly ``epochs`` epochs on all rows."""
+def skvae_estimator(name, epochs, device="auto"):
+    """Defaults, except that training runs exactly ``epochs`` epochs on all rows
+    (on ``device``)."""
     base, _, batch = name.partition(":batch_size=")
-    params = dict(max_epochs=epochs, early_stopping=False, n_iter_no_change=10**6)
+    params = dict(
+        max_epochs=epochs, early_stopping=False, n_iter_no_change=10**6, device=device
+    )
     if batch:
         params["batch_size"] = int(batch)
     return SKVAE[base](random_state=0, **params)
@@ -199,12 +213,13 @@ def skvae_score(estimator, X):
     return timed(estimator.sample, len(X), random_state=0)[1], len(X), "sample"
 
 
-def measure_skvae(name, X, y, matmul_rate):
+def measure_skvae(name, X, y, matmul_rate, device="auto"):
     """One row of results for a skvae estimator on X."""
     e1, e2 = epochs_pair(len(X))
-    skvae_fit(skvae_estimator(name, 1), X[:1000], y[:1000])  # warm up kernels
-    first, t1 = timed(skvae_fit, skvae_estimator(name, e1), X, y)
-    model, t2 = timed(skvae_fit, skvae_estimator(name, e2), X, y)
+    # warm up kernels
+    skvae_fit(skvae_estimator(name, 1, device), X[:1000], y[:1000])
+    first, t1 = timed(skvae_fit, skvae_estimator(name, e1, device), X, y)
+    model, t2 = timed(skvae_fit, skvae_estimator(name, e2, device), X, y)
     train_rate = len(X) * (model.n_iter_ - first.n_iter_) / (t2 - t1)
     score_s, n_scored, kind = skvae_score(model, X)
     score_rate = n_scored / score_s
@@ -269,11 +284,11 @@ def measure_peer(name, X, peer_rows):
     )
 
 
-def throughput_rows(table, X, methods, matmul_rate, peer_rows):
+def throughput_rows(table, X, methods, matmul_rate, peer_rows, device="auto"):
     y = np.arange(len(X)) % 2  # classes for the augmenter's conditional fit
     for method in methods:
         if method.partition(":")[0] in SKVAE:
-            result = measure_skvae(method, X, y, matmul_rate)
+            result = measure_skvae(method, X, y, matmul_rate, device)
         elif len(X) > peer_rows and table == "synthetic":
             continue  # measured on the peer_rows-row synthetic table already
         else:
@@ -284,6 +299,7 @@ def throughput_rows(table, X, methods, matmul_rate, peer_rows):
             rows=len(X),
             cols=X.shape[1],
             method=method,
+            device=device,
             **result,
         )
         print(json.dumps(_rounded(row)), flush=True)
@@ -449,6 +465,9 @@ def main():
         help="skvae class names (':batch_size=N' for another batch size), PyOD peers",
     )
     parser.add_argument("--peer-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--device", default="auto", help="the skvae estimators' device in synthetic"
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--memory-child", nargs=4, default=None, help=argparse.SUPPRESS)
@@ -468,23 +487,27 @@ def main():
                 pd.DataFrame(rows).to_csv(args.out, index=False)
 
     rate = matmul_gflops()
-    keep(
-        [
-            dict(
-                section="hardware",
-                method="torch.matmul 4096x4096 float32",
-                gflops=rate,
-                threads=torch.get_num_threads(),
-            )
-        ]
+    hardware = dict(
+        section="hardware",
+        method="torch.matmul 4096x4096 float32",
+        gflops=rate,
+        threads=torch.get_num_threads(),
     )
     print(f"matmul: {rate:.1f} GFLOP/s on {torch.get_num_threads()} threads")
+    if args.device != "auto" and torch.device(args.device).type == "cuda":
+        # skvae's share of the matmul rate is then of the GPU's.
+        rate = matmul_gflops(device=args.device)
+        hardware.update(device=torch.cuda.get_device_name(), device_gflops=rate)
+        print(f"matmul on {hardware['device']}: {rate:.1f} GFLOP/s")
+    keep([hardware])
     if "synthetic" in args.sections:
         for n_rows in args.rows:
             for n_cols in args.cols:
                 X = synthetic_table(n_rows, n_cols)
                 keep(
-                    throughput_rows("synthetic", X, args.methods, rate, args.peer_rows)
+                    throughput_rows(
+                        "synthetic", X, args.methods, rate, args.peer_rows, args.device
+                    )
                 )
     if "real" in args.sections:
         for name in REAL_TABLES:
