@@ -12,6 +12,9 @@ from skvae import VAEAnomalyDetector
 from skvae.datasets import load_demo
 
 FAST = dict(max_epochs=60, batch_size=64, hidden_layer_sizes=(32,))
+# Tests that feed tensors made here to a fitted network pin it to the CPU:
+# device="auto" puts it on a GPU where torch sees one.
+CPU = dict(device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +30,7 @@ def fitted_wine(wine_mixed):
 @pytest.fixture(scope="module")
 def fitted_demo(demo):
     X, _ = demo
-    return VAEAnomalyDetector(random_state=0, **FAST).fit(X)
+    return VAEAnomalyDetector(random_state=0, **FAST, **CPU).fit(X)
 
 
 def test_outlier_api_signs_and_offset(fitted_demo, demo):
@@ -129,7 +132,7 @@ def test_the_score_has_no_cell_floor_by_default(fitted_demo, demo):
 
 def test_no_cell_counts_below_its_training_floor(demo):
     X, _ = demo
-    detector = VAEAnomalyDetector(random_state=0, **FAST)
+    detector = VAEAnomalyDetector(random_state=0, **FAST, **CPU)
     detector._cell_floor_percentile = 0.1
     detector.fit(X)
     # The floor is each column's 0.1st percentile of the training rows' cells.
@@ -176,7 +179,7 @@ def test_explanation_matches_one_network_pass_per_column(wine_mixed):
     # explain() shares the first layer and the head between the columns; the
     # plain definition re-encodes the row once per column. In float64 the two
     # agree to rounding; explain's float32 result is within float32's rounding.
-    detector = VAEAnomalyDetector(random_state=0, **FAST).fit(wine_mixed)
+    detector = VAEAnomalyDetector(random_state=0, **FAST, **CPU).fit(wine_mixed)
     # first: explain runs the indicator steps that fit defers
     explained = detector.explain(wine_mixed.iloc[:50]).to_numpy()
     module = copy.deepcopy(detector.module_).double()
@@ -311,7 +314,7 @@ def test_counts_are_scored_by_the_probability_of_their_bin(seed):
             "amount": rng.lognormal(size=300),
         }
     )
-    detector = VAEAnomalyDetector(max_epochs=40, random_state=seed).fit(frame)
+    detector = VAEAnomalyDetector(max_epochs=40, random_state=seed, **CPU).fit(frame)
     assert detector.module_.half_bin.numel() == 1  # visits only
     x = torch.as_tensor(detector._encoder.transform(frame))
     with torch.no_grad():
@@ -385,7 +388,7 @@ def test_partial_fit_over_chunks_ranks_the_anomalies(demo):
 
 
 def test_point_mass_cells_are_scored_by_their_block(wine_spiky):
-    detector = VAEAnomalyDetector(point_mass_share=0.2, random_state=0, **FAST)
+    detector = VAEAnomalyDetector(point_mass_share=0.2, random_state=0, **FAST, **CPU)
     detector.fit(wine_spiky)
     encoded = torch.as_tensor(
         detector._encoder.transform(wine_spiky), dtype=torch.float64
@@ -455,14 +458,14 @@ def test_the_latent_mixture_gives_a_cluster_of_anomalies_no_component():
     rng = np.random.RandomState(0)
     inliers = rng.normal(size=(600, 4)) @ rng.normal(size=(4, 4))
     X = np.vstack([inliers, rng.normal(6, 0.1, size=(30, 4))])
-    detector = VAEAnomalyDetector(random_state=0, **FAST).fit(X)
+    detector = VAEAnomalyDetector(random_state=0, **FAST, **CPU).fit(X)
     latent, _, _ = _latent_terms(detector, X)
     assert latent[600:].max() < np.percentile(latent[:600], 5)
     scores = detector.score_samples(X)
     assert scores[600:].max() < np.percentile(scores[:600], 5)
     # Fitted to every training row, the mixture gives the cluster a component
     # and its latent codes look typical.
-    everyone = VAEAnomalyDetector(random_state=0, **FAST)
+    everyone = VAEAnomalyDetector(random_state=0, **FAST, **CPU)
     everyone._latent_prior_keep = 1.0
     latent, _, _ = _latent_terms(everyone.fit(X), X)
     assert np.median(latent[600:]) > np.percentile(latent[:600], 5)

@@ -340,10 +340,12 @@ def test_partial_fit_reports_each_call_when_verbose(wine_mixed, capsys):
 
 def _fitted_pair(monkeypatch, data, estimator_class=VAEAnomalyDetector, **params):
     """The same fit twice: indicator steps deferred (the default) and run in
-    fit (no bytes allowed for deferring)."""
-    deferred = estimator_class(max_epochs=5, random_state=0, **params).fit(data)
+    fit (no bytes allowed for deferring). On the CPU: fit defers them only
+    there."""
+    params = dict(max_epochs=5, random_state=0, device="cpu", **params)
+    deferred = estimator_class(**params).fit(data)
     monkeypatch.setattr(skvae._base, "_DEFERRED_INDICATOR_BYTES", 0)
-    eager = estimator_class(max_epochs=5, random_state=0, **params).fit(data)
+    eager = estimator_class(**params).fit(data)
     monkeypatch.undo()
     assert deferred._pending_indicators is not None
     assert eager._pending_indicators is None

@@ -15,6 +15,9 @@ from skvae._draws import shared_normal_draws
 # One network unless the test is about the ensemble (n_estimators).
 FAST = dict(batch_size=64, hidden_layer_sizes=(32,), n_estimators=1)
 ENSEMBLE = dict(batch_size=64, hidden_layer_sizes=(32,), max_epochs=30)
+# Tests that feed tensors made here to a fitted network pin it to the CPU:
+# device="auto" puts it on a GPU where torch sees one.
+CPU = dict(device="cpu")
 
 
 def with_holes(frame, share, seed):
@@ -211,7 +214,8 @@ def test_sample_posterior_without_importance_draws_is_seeded_too(holed_wine):
 
 def test_importance_samples_zero_decodes_the_posterior_mean(holed_wine):
     holed, _ = holed_wine
-    imputer = VAEImputer(importance_samples=0, random_state=0, **FAST).fit(holed)
+    imputer = VAEImputer(importance_samples=0, random_state=0, **FAST, **CPU)
+    imputer.fit(holed)
     encoded = imputer._encoder.transform(imputer._validated_table(holed))
     module = imputer._module64
     x = torch.as_tensor(encoded, dtype=torch.float64)
@@ -233,7 +237,7 @@ def test_holes_are_filled_from_the_widened_proposal(holed_wine, quasi, monkeypat
     # benchmarks' switch asks for them.
     monkeypatch.setattr(VAEImputer, "_quasi_random_draws", quasi)
     holed, _ = holed_wine
-    imputer = VAEImputer(random_state=0, **FAST).fit(holed)
+    imputer = VAEImputer(random_state=0, **FAST, **CPU).fit(holed)
     encoded = imputer._encoder.transform(imputer._validated_table(holed))
     x = torch.as_tensor(encoded, dtype=torch.float64)
     eps = shared_normal_draws(
