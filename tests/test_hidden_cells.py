@@ -91,8 +91,7 @@ def test_large_validation_sets_are_sampled(monkeypatch, mixed_rows, seed):
 
 
 def test_validation_rows_without_a_value_fall_back_to_the_elbo(wine_mixed, seed):
-    # On the CPU: the rows made here are CPU tensors.
-    imputer = VAEImputer(n_estimators=1, max_epochs=2, random_state=seed, device="cpu")
+    imputer = VAEImputer(n_estimators=1, max_epochs=2, random_state=seed)
     module = imputer.fit(wine_mixed).module_
     no_values = torch.full((5, module.n_features), torch.nan)
     assert HiddenCellCheck(module, no_values, seed).n_hidden == 0
