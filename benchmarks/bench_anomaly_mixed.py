@@ -55,14 +55,6 @@ TABLES = {
 PEERS = ("iforest", "ecod", "knn", "mcd", "lof", "pyod_vae")
 
 
-def table_names(names):
-    """``names`` with ``"rclass"`` replaced by the third R pool's tables."""
-    out = []
-    for name in names:
-        out.extend(rdatasets_tables.pool(name) if name == "rclass" else [name])
-    return out
-
-
 def load_table(name, data=TABULAR):
     """``(X, y)``: the table without its label, and 1 for the minority class
     (an R table's rarest level)."""
@@ -119,7 +111,8 @@ def main():
     params = skvae_params(args.param)
     warnings.simplefilter("ignore")
     rows = []
-    for name in table_names(args.tables):
+    # Only the third pool's tables have a class column.
+    for name in rdatasets_tables.expand(args.tables, pools=("rclass",)):
         X_all, y_all = load_table(name, args.data)
         for seed in args.seeds:
             X, y = with_anomaly_share(X_all, y_all, args.anomaly_share, seed)

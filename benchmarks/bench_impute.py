@@ -199,14 +199,6 @@ SKVAE_IMPUTERS = {
 }
 
 
-def _table_names(table):
-    """``table``, or the R tables' names for ``rdata``, ``rdata2`` and
-    ``rclass``."""
-    if table in ("rdata", "rdata2", "rclass"):
-        return rdatasets_tables.pool(table)
-    return [table]
-
-
 def load(name):
     """``(table, label or None)``: a DataFrame, categorical columns as objects."""
     if name in SKLEARN_TABLES:
@@ -340,7 +332,7 @@ def main():
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # IterativeImputer's convergence notes
-    tables = [name for table in args.tables for name in _table_names(table)]
+    tables = rdatasets_tables.expand(args.tables)
     rows = []
     for table in tables:
         frame, label = load(table)

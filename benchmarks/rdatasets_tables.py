@@ -194,11 +194,22 @@ def class_pool():
     )
 
 
+POOLS = {"rdata": sample, "rdata2": second_sample, "rclass": class_pool}
+
+
 def pool(name):
     """The table names of the pool ``"rdata"`` (the first sample),
     ``"rdata2"`` (the second) or ``"rclass"`` (the third), as the
     benchmarks' ``--tables`` take them."""
-    return {"rdata": sample, "rdata2": second_sample, "rclass": class_pool}[name]()
+    return POOLS[name]()
+
+
+def expand(names, pools=tuple(POOLS)):
+    """``names`` (a benchmark's ``--tables``) with the name of each pool in
+    ``pools`` replaced by that pool's tables."""
+    return [
+        table for name in names for table in (pool(name) if name in pools else [name])
+    ]
 
 
 def load(name):
