@@ -27,8 +27,9 @@ on at most ``--peer-rows`` rows: their per-row cost does not depend on the table
 length, and at their default batch size an epoch over 10^6 rows takes minutes.
 
 ``--device`` sets the skvae estimators' ``device`` in ``synthetic`` (default
-``"auto"``: a GPU where torch sees one); the ``hardware`` row then also holds
-that device's matmul rate.
+``"auto"``: a GPU where torch sees one, as the estimators resolve it); where
+that is a GPU, the ``hardware`` row also holds its matmul rate, and the
+shares of it are of the GPU's.
 
 Usage::
 
@@ -502,9 +503,12 @@ def main():
         threads=torch.get_num_threads(),
     )
     print(f"matmul: {rate:.1f} GFLOP/s on {torch.get_num_threads()} threads")
-    if args.device != "auto" and torch.device(args.device).type == "cuda":
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if torch.device(device).type == "cuda":
         # skvae's share of the matmul rate is then of the GPU's.
-        rate = matmul_gflops(device=args.device)
+        rate = matmul_gflops(device=device)
         hardware.update(device=torch.cuda.get_device_name(), device_gflops=rate)
         print(f"matmul on {hardware['device']}: {rate:.1f} GFLOP/s")
     keep([hardware])
@@ -514,7 +518,7 @@ def main():
                 X = synthetic_table(n_rows, n_cols)
                 keep(
                     throughput_rows(
-                        "synthetic", X, args.methods, rate, args.peer_rows, args.device
+                        "synthetic", X, args.methods, rate, args.peer_rows, device
                     )
                 )
     if "real" in args.sections:
