@@ -27,6 +27,18 @@ setting in turn (the settings only change ``transform``):
   cells and half from the posterior of the row completed by the default
   estimate (re-encoded as if whole), weighted against the two proposals'
   even mixture (defensive importance sampling; ``mixture_importance_draws``);
+- ``--residual-shrinks``: for the default ``importance_samples`` and
+  proposal, each missing numeric cell moved by what the row's observed
+  numeric residuals say about its own: the decoder's residuals given a
+  covariance (``residual_covariance``: the training rows' standardised
+  residuals at their posterior means, over the pairs of cells observed
+  together, shrunk by each value towards its diagonal), and a missing cell's
+  residual estimated by Gaussian conditioning on the observed cells'
+  importance-weighted residuals (``residual_corrected_output``). The decoder
+  gives each cell its own noise given the code, so what the code leaves out
+  of linear constraints among columns (dummies summing to one, shares of a
+  whole) and of rows beyond the training bulk is lost to the fill; a
+  decoder with correlated noise keeps it;
 - ``--draw-seeds N``: the default fill with ``N`` other sets of importance
   draws (each network's draw seed moved away from its fit's seed): how much
   of a table's RMSE is the one set of draws that its seed gives.
@@ -58,6 +70,7 @@ import warnings
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -65,6 +78,7 @@ from bench_impute import ADBENCH, MIXED, load, remove, scores
 
 import skvae._network as network
 from skvae import VAEImputer
+from skvae._base import _EncodedRows
 
 
 class Setting(NamedTuple):
@@ -75,6 +89,7 @@ class Setting(NamedTuple):
     quasi: bool = False  # quasi-random importance draws
     draw_shift: int = 0  # added (times _DRAW_SEED_STEP) to each network's seed
     mixture: bool = False  # the completed row's posterior as a second proposal
+    residual_shrink: float | None = None  # correlated decoder residuals
 
 
 # Seeds of the draw sets of --draw-seeds: far from the fits' seeds.
@@ -143,6 +158,62 @@ def mixture_importance_draws(self, x, eps, refine_steps=0, proposal_scale=1.0):
     return output, log_px.sum(-1) + log_pz - log_q
 
 
+def residual_covariance(imputer, table, shrink):
+    """Covariance of the decoder's standardised numeric residuals
+    ``(x - mean) / scale`` at the training rows' posterior means, over the
+    pairs of cells observed together (no centring: the noise model has mean
+    0), shrunk by ``shrink`` towards its diagonal and its eigenvalues floored
+    at 1e-3 of the largest, ``(n_numeric, n_numeric)``."""
+
+    def residuals(module, x):
+        split, observed = module.split_missing(x)
+        mu, _ = module._posterior(split, observed)
+        n = module.n_numeric
+        mean = module.decode(mu)[:, :n]
+        return (x[:, :n] - mean) / module.numeric_scale()
+
+    r = imputer._run_chunked(residuals, _EncodedRows(imputer._encoder, table))
+    seen = ~np.isnan(r)
+    r = np.nan_to_num(r)
+    pairs = seen.T.astype(float) @ seen.astype(float)
+    cov = (r.T @ r) / np.maximum(pairs, 1.0)
+    cov = (1.0 - shrink) * cov + shrink * np.diag(np.diag(cov))
+    values, vectors = np.linalg.eigh(cov)
+    values = np.maximum(values, 1e-3 * values.max())
+    return torch.as_tensor((vectors * values) @ vectors.T, dtype=torch.float64)
+
+
+_default_conditional_output = network.TabularVAE.conditional_output
+
+
+def residual_corrected_output(self, x, eps, refine_steps=0, proposal_scale=1.0):
+    """``TabularVAE.conditional_output`` with each missing numeric cell moved
+    by ``scale * C_mo C_oo^-1 r_o``: ``C`` the module's ``_residual_cov``,
+    ``r_o`` the observed numeric cells' importance-weighted standardised
+    residuals (linear in the draws, so the same as correcting each draw)."""
+    estimate = _default_conditional_output(self, x, eps, refine_steps, proposal_scale)
+    n = self.n_numeric
+    cov = getattr(self, "_residual_cov", None)
+    if cov is None or not n:
+        return estimate
+    xn = x[:, :n]
+    seen = ~torch.isnan(xn)
+    if seen.all():
+        return estimate
+    output, log_w = self._importance_draws(x, eps, refine_steps, proposal_scale)
+    w = F.softmax(log_w, dim=1).unsqueeze(-1)
+    scale = self.numeric_scale()
+    residual = (w * (torch.nan_to_num(xn).unsqueeze(1) - output[..., :n])).sum(1)
+    residual = torch.where(seen, residual / scale, 0.0)
+    both = (seen.unsqueeze(2) & seen.unsqueeze(1)).to(cov.dtype)
+    system = cov * both + torch.diag_embed((~seen).to(cov.dtype))
+    solved = torch.linalg.solve(system, residual.unsqueeze(-1)).squeeze(-1)
+    shift = torch.where(seen, 0.0, solved @ cov) * scale
+    estimate = estimate.clone()
+    estimate[:, :n] += shift
+    return estimate
+
+
 def settings(args):
     """The settings to fill each fit with, in order."""
     scale = VAEImputer._proposal_scale
@@ -167,6 +238,10 @@ def settings(args):
         out.append(Setting("draws=quasi", {}, None, scale, quasi=True))
     if args.mixture_proposal:
         out.append(Setting("proposal=mixture", {}, None, scale, mixture=True))
+    for shrink in args.residual_shrinks:
+        out.append(
+            Setting(f"residual={shrink:g}", {}, None, scale, residual_shrink=shrink)
+        )
     for shift in range(1, args.draw_seeds + 1):
         out.append(Setting(f"drawseed={shift}", {}, None, scale, draw_shift=shift))
     return out
@@ -183,6 +258,7 @@ def main():
     parser.add_argument("--proposal-scales", nargs="*", type=float, default=[])
     parser.add_argument("--quasi-draws", action="store_true")
     parser.add_argument("--mixture-proposal", action="store_true")
+    parser.add_argument("--residual-shrinks", nargs="*", type=float, default=[])
     parser.add_argument("--draw-seeds", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -215,6 +291,15 @@ def main():
                         network.TabularVAE._importance_draws = mixture_importance_draws
                     for n, fit_seed in zip(networks, fit_seeds, strict=True):
                         n._seed = fit_seed + setting.draw_shift * _DRAW_SEED_STEP
+                    if setting.residual_shrink is not None:
+                        validated = imputer._validated_table(holed)
+                        for n in networks:
+                            n._module64._residual_cov = residual_covariance(
+                                n, validated, setting.residual_shrink
+                            )
+                        network.TabularVAE.conditional_output = (
+                            residual_corrected_output
+                        )
                     start = time.perf_counter()
                     filled = imputer.transform(holed)
                     seconds = time.perf_counter() - start
@@ -222,6 +307,9 @@ def main():
                     VAEImputer._proposal_scale = proposal_scale
                     VAEImputer._quasi_random_draws = quasi_draws
                     network.TabularVAE._importance_draws = _default_importance_draws
+                    network.TabularVAE.conditional_output = _default_conditional_output
+                    for n in networks:
+                        n._module64._residual_cov = None
                     for n, fit_seed in zip(networks, fit_seeds, strict=True):
                         n._seed = fit_seed
                     label = setting.label
