@@ -39,6 +39,13 @@ setting in turn (the settings only change ``transform``):
   of linear constraints among columns (dummies summing to one, shares of a
   whole) and of rows beyond the training bulk is lost to the fill; a
   decoder with correlated noise keeps it;
+- ``--hidden-residual-shrinks``: the same correction with the cross terms
+  estimated where they are used (``hidden_residual_moments``): in each
+  training row one observed numeric cell is hidden from the encoder, and
+  the hidden cell's residual is paired with the seen cells' residuals at
+  the code of the rest; ``C_mo`` is those pairs' second moments, ``C_oo``
+  the seen cells' (``hidden_residual_corrected_output``). In-sample
+  residuals (``--residual-shrinks``) come from codes that saw every cell;
 - ``--draw-seeds N``: the default fill with ``N`` other sets of importance
   draws (each network's draw seed moved away from its fit's seed): how much
   of a table's RMSE is the one set of draws that its seed gives.
@@ -90,6 +97,7 @@ class Setting(NamedTuple):
     draw_shift: int = 0  # added (times _DRAW_SEED_STEP) to each network's seed
     mixture: bool = False  # the completed row's posterior as a second proposal
     residual_shrink: float | None = None  # correlated decoder residuals
+    hidden_shrink: float | None = None  # the same, cross terms from hidden cells
 
 
 # Seeds of the draw sets of --draw-seeds: far from the fits' seeds.
@@ -214,6 +222,92 @@ def residual_corrected_output(self, x, eps, refine_steps=0, proposal_scale=1.0):
     return estimate
 
 
+# Hidden-cell passes over the training rows: enough for about this many
+# hidden cells per numeric column, within [1, _MAX_HIDDEN_PASSES] passes.
+_HIDDEN_CELLS_PER_COLUMN = 200
+_MAX_HIDDEN_PASSES = 20
+
+
+def hidden_residual_moments(imputer, table, shrink):
+    """``(cross, seen)``: second moments of a hidden numeric cell's
+    standardised residual with each seen cell's, ``cross[m, i]``, and of
+    the seen cells' residuals with each other, ``seen[i, j]``, both at the
+    code of the seen cells, over training rows in which one observed
+    numeric cell (chosen at random, seeded) is hidden; the rows are passed
+    over enough times for ``_HIDDEN_CELLS_PER_COLUMN`` hidden cells a
+    column. Both are shrunk by ``shrink`` (``cross`` towards 0, ``seen``
+    towards its diagonal, whose eigenvalues are then floored at 1e-3 of
+    the largest)."""
+    x = torch.as_tensor(
+        _EncodedRows(imputer._encoder, table)[slice(None)], dtype=torch.float64
+    )
+    generator = torch.Generator().manual_seed(imputer._seed)
+    with imputer._inference() as module:
+        n = module.n_numeric
+        scale = module.numeric_scale()
+        observed = ~torch.isnan(x[:, :n])
+        eligible = observed.sum(1, keepdim=True) >= 2
+        passes = math.ceil(_HIDDEN_CELLS_PER_COLUMN * n / max(1, int(eligible.sum())))
+        cross = torch.zeros(n, n, dtype=torch.float64)
+        cross_pairs = torch.zeros_like(cross)
+        seen_moments = torch.zeros_like(cross)
+        seen_pairs = torch.zeros_like(cross)
+        for _ in range(min(max(passes, 1), _MAX_HIDDEN_PASSES)):
+            keys = torch.rand(observed.shape, generator=generator, dtype=torch.float64)
+            chosen = torch.where(observed, keys, -1.0).argmax(1)
+            hidden = F.one_hot(chosen, n).bool() & observed & eligible
+            holed = x.clone()
+            holed[:, :n] = holed[:, :n].masked_fill(hidden, float("nan"))
+            if imputer._needs_indicators(holed):
+                imputer._complete_indicators()
+                module = imputer._module64
+            split, seen_mask = module.split_missing(holed)
+            mu, _ = module._posterior(split, seen_mask)
+            r = (x[:, :n] - module.decode(mu)[:, :n]) / scale
+            seen = observed & ~hidden
+            r_seen = torch.where(seen, r, 0.0)
+            r_hidden = torch.where(hidden, r, 0.0)
+            cross += r_hidden.T @ r_seen
+            cross_pairs += hidden.double().T @ seen.double()
+            seen_moments += r_seen.T @ r_seen
+            seen_pairs += seen.double().T @ seen.double()
+    cross = (1.0 - shrink) * cross / cross_pairs.clamp(min=1.0)
+    seen_cov = (seen_moments / seen_pairs.clamp(min=1.0)).numpy()
+    seen_cov = (1.0 - shrink) * seen_cov + shrink * np.diag(np.diag(seen_cov))
+    values, vectors = np.linalg.eigh(seen_cov)
+    values = np.maximum(values, 1e-3 * values.max())
+    seen_cov = torch.as_tensor((vectors * values) @ vectors.T, dtype=torch.float64)
+    return cross, seen_cov
+
+
+def hidden_residual_corrected_output(self, x, eps, refine_steps=0, proposal_scale=1.0):
+    """``residual_corrected_output`` with ``C_mo`` and ``C_oo`` from the
+    module's ``_hidden_residual_moments``: the shift of a missing cell is
+    ``scale_m * cross[m, O] seen[O, O]^-1 r_O``."""
+    estimate = _default_conditional_output(self, x, eps, refine_steps, proposal_scale)
+    n = self.n_numeric
+    moments = getattr(self, "_hidden_residual_moments", None)
+    if moments is None or not n:
+        return estimate
+    cross, seen_cov = moments
+    xn = x[:, :n]
+    seen = ~torch.isnan(xn)
+    if seen.all():
+        return estimate
+    output, log_w = self._importance_draws(x, eps, refine_steps, proposal_scale)
+    w = F.softmax(log_w, dim=1).unsqueeze(-1)
+    scale = self.numeric_scale()
+    residual = (w * (torch.nan_to_num(xn).unsqueeze(1) - output[..., :n])).sum(1)
+    residual = torch.where(seen, residual / scale, 0.0)
+    both = (seen.unsqueeze(2) & seen.unsqueeze(1)).to(seen_cov.dtype)
+    system = seen_cov * both + torch.diag_embed((~seen).to(seen_cov.dtype))
+    solved = torch.linalg.solve(system, residual.unsqueeze(-1)).squeeze(-1)
+    shift = torch.where(seen, 0.0, solved @ cross.T) * scale
+    estimate = estimate.clone()
+    estimate[:, :n] += shift
+    return estimate
+
+
 def settings(args):
     """The settings to fill each fit with, in order."""
     scale = VAEImputer._proposal_scale
@@ -242,6 +336,12 @@ def settings(args):
         out.append(
             Setting(f"residual={shrink:g}", {}, None, scale, residual_shrink=shrink)
         )
+    for shrink in args.hidden_residual_shrinks:
+        out.append(
+            Setting(
+                f"hidden_residual={shrink:g}", {}, None, scale, hidden_shrink=shrink
+            )
+        )
     for shift in range(1, args.draw_seeds + 1):
         out.append(Setting(f"drawseed={shift}", {}, None, scale, draw_shift=shift))
     return out
@@ -259,6 +359,7 @@ def main():
     parser.add_argument("--quasi-draws", action="store_true")
     parser.add_argument("--mixture-proposal", action="store_true")
     parser.add_argument("--residual-shrinks", nargs="*", type=float, default=[])
+    parser.add_argument("--hidden-residual-shrinks", nargs="*", type=float, default=[])
     parser.add_argument("--draw-seeds", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -300,6 +401,16 @@ def main():
                         network.TabularVAE.conditional_output = (
                             residual_corrected_output
                         )
+                    if setting.hidden_shrink is not None:
+                        validated = imputer._validated_table(holed)
+                        for n in networks:
+                            moments = hidden_residual_moments(
+                                n, validated, setting.hidden_shrink
+                            )
+                            n._module64._hidden_residual_moments = moments
+                        network.TabularVAE.conditional_output = (
+                            hidden_residual_corrected_output
+                        )
                     start = time.perf_counter()
                     filled = imputer.transform(holed)
                     seconds = time.perf_counter() - start
@@ -310,6 +421,7 @@ def main():
                     network.TabularVAE.conditional_output = _default_conditional_output
                     for n in networks:
                         n._module64._residual_cov = None
+                        n._module64._hidden_residual_moments = None
                     for n, fit_seed in zip(networks, fit_seeds, strict=True):
                         n._seed = fit_seed
                     label = setting.label
