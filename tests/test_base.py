@@ -387,15 +387,37 @@ def test_training_more_runs_the_deferred_indicator_steps_first(monkeypatch, wine
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
+NUMBERS = ["alcohol", "malic_acid", "color_intensity", "proline", "magnesium"]
+
+
 def test_the_imputer_fills_as_if_its_indicator_steps_ran_in_fit(
     monkeypatch, wine_mixed
 ):
     holed = wine_mixed.copy()
-    holed.iloc[::5, 1] = np.nan
-    deferred, eager = _fitted_pair(monkeypatch, holed, VAEImputer)
+    holed.loc[holed.index[::5], NUMBERS] = np.nan
+    deferred, eager = _fitted_pair(monkeypatch, holed, VAEImputer, n_estimators=1)
     test = wine_mixed.copy()
-    test.iloc[::3, 0] = np.nan  # a column without holes in fit
+    test.loc[test.index[::3], "hue_level"] = np.nan  # a column without holes in fit
     pd.testing.assert_frame_equal(deferred.transform(test), eager.transform(test))
+    assert deferred._pending_indicators is None
+
+
+def test_the_imputer_runs_the_indicator_steps_its_residual_moments_need(
+    monkeypatch, wine_mixed
+):
+    # Its residual moments hide observed numbers from the encoder in every
+    # numeric column, those without holes in fit too, so fit runs the steps
+    # that teach it what a hole there means, as it would without deferring.
+    holed = wine_mixed.copy()
+    holed.iloc[::5, 1] = np.nan
+    params = dict(max_epochs=5, random_state=0, device="cpu", n_estimators=1)
+    imputer = VAEImputer(**params).fit(holed)
+    assert imputer._pending_indicators is None
+    monkeypatch.setattr(skvae._base, "_DEFERRED_INDICATOR_BYTES", 0)
+    eager = VAEImputer(**params).fit(holed)
+    test = wine_mixed.copy()
+    test.iloc[::3, 0] = np.nan
+    pd.testing.assert_frame_equal(imputer.transform(test), eager.transform(test))
 
 
 @pytest.mark.parametrize(

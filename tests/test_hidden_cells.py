@@ -108,6 +108,10 @@ def test_the_imputer_keeps_the_weights_that_filled_hidden_cells_best(
         return checks[-1]
 
     monkeypatch.setattr(VAEImputer, "_validation_check", recorded)
+    # The residual moments taken after training hide cells of columns without
+    # holes in fit (all of them here), so they run the indicator steps, which
+    # move the weights the check reads; this test is about training alone.
+    monkeypatch.setattr(VAEImputer, "_add_residuals", lambda self, data: None)
     imputer = VAEImputer(
         n_estimators=1, max_epochs=60, n_iter_no_change=5, random_state=seed
     ).fit(wine_mixed)
