@@ -27,25 +27,17 @@ setting in turn (the settings only change ``transform``):
   cells and half from the posterior of the row completed by the default
   estimate (re-encoded as if whole), weighted against the two proposals'
   even mixture (defensive importance sampling; ``mixture_importance_draws``);
-- ``--residual-shrinks``: for the default ``importance_samples`` and
-  proposal, each missing numeric cell moved by what the row's observed
-  numeric residuals say about its own: the decoder's residuals given a
-  covariance (``residual_covariance``: the training rows' standardised
-  residuals at their posterior means, over the pairs of cells observed
-  together, shrunk by each value towards its diagonal), and a missing cell's
-  residual estimated by Gaussian conditioning on the observed cells'
-  importance-weighted residuals (``residual_corrected_output``). The decoder
-  gives each cell its own noise given the code, so what the code leaves out
-  of linear constraints among columns (dummies summing to one, shares of a
-  whole) and of rows beyond the training bulk is lost to the fill; a
-  decoder with correlated noise keeps it;
-- ``--hidden-residual-shrinks``: the same correction with the cross terms
-  estimated where they are used (``hidden_residual_moments``): in each
-  training row one observed numeric cell is hidden from the encoder, and
-  the hidden cell's residual is paired with the seen cells' residuals at
-  the code of the rest; ``C_mo`` is those pairs' second moments, ``C_oo``
-  the seen cells' (``hidden_residual_corrected_output``). In-sample
-  residuals (``--residual-shrinks``) come from codes that saw every cell;
+- ``--residual-shrinks``: the default fill with its missing numbers moved
+  by a regression on the observed numbers' residuals (``VAEImputer``'s
+  ``residual_shrinkage``, ``skvae._residuals``) whose moments are the
+  training rows' in-sample residuals (``residual_covariance``: at their
+  posterior means, given all their observed cells, over the pairs of cells
+  observed together), shrunk by each value towards their diagonal: the
+  first form of "The decoder's residuals, correlated" in RESULTS.md;
+- ``--hidden-residual-shrinks``: ``residual_shrinkage`` at each value, the
+  imputer's own moments (one observed number hidden from the encoder at a
+  time), the form it keeps; ``residual_shrinkage=1`` is the fill before.
+  The other settings take the default, 0.3;
 - ``--draw-seeds N``: the default fill with ``N`` other sets of importance
   draws (each network's draw seed moved away from its fit's seed): how much
   of a table's RMSE is the one set of draws that its seed gives.
@@ -96,8 +88,7 @@ class Setting(NamedTuple):
     quasi: bool = False  # quasi-random importance draws
     draw_shift: int = 0  # added (times _DRAW_SEED_STEP) to each network's seed
     mixture: bool = False  # the completed row's posterior as a second proposal
-    residual_shrink: float | None = None  # correlated decoder residuals
-    hidden_shrink: float | None = None  # the same, cross terms from hidden cells
+    residual_shrink: float | None = None  # in-sample residual moments
 
 
 # Seeds of the draw sets of --draw-seeds: far from the fits' seeds.
@@ -167,11 +158,14 @@ def mixture_importance_draws(self, x, eps, refine_steps=0, proposal_scale=1.0):
 
 
 def residual_covariance(imputer, table, shrink):
-    """Covariance of the decoder's standardised numeric residuals
-    ``(x - mean) / scale`` at the training rows' posterior means, over the
-    pairs of cells observed together (no centring: the noise model has mean
-    0), shrunk by ``shrink`` towards its diagonal and its eigenvalues floored
-    at 1e-3 of the largest, ``(n_numeric, n_numeric)``."""
+    """The in-sample moments: the decoder's standardised numeric residuals
+    ``(x - mean) / scale`` at the training rows' posterior means, second
+    moments over the pairs of cells observed together (no centring: the
+    noise model has mean 0), shrunk by ``shrink`` towards the diagonal and
+    eigenvalues floored at 1e-3 of the largest, ``(n_numeric, n_numeric)``.
+    Used as both of ``VAEImputer``'s moments at ``residual_shrinkage=0``
+    (which leaves them as they are), the fill moves a missing cell by
+    ``scale * C_mo C_oo^-1 r_o``."""
 
     def residuals(module, x):
         split, observed = module.split_missing(x)
@@ -188,124 +182,7 @@ def residual_covariance(imputer, table, shrink):
     cov = (1.0 - shrink) * cov + shrink * np.diag(np.diag(cov))
     values, vectors = np.linalg.eigh(cov)
     values = np.maximum(values, 1e-3 * values.max())
-    return torch.as_tensor((vectors * values) @ vectors.T, dtype=torch.float64)
-
-
-_default_conditional_output = network.TabularVAE.conditional_output
-
-
-def residual_corrected_output(self, x, eps, refine_steps=0, proposal_scale=1.0):
-    """``TabularVAE.conditional_output`` with each missing numeric cell moved
-    by ``scale * C_mo C_oo^-1 r_o``: ``C`` the module's ``_residual_cov``,
-    ``r_o`` the observed numeric cells' importance-weighted standardised
-    residuals (linear in the draws, so the same as correcting each draw)."""
-    estimate = _default_conditional_output(self, x, eps, refine_steps, proposal_scale)
-    n = self.n_numeric
-    cov = getattr(self, "_residual_cov", None)
-    if cov is None or not n:
-        return estimate
-    xn = x[:, :n]
-    seen = ~torch.isnan(xn)
-    if seen.all():
-        return estimate
-    output, log_w = self._importance_draws(x, eps, refine_steps, proposal_scale)
-    w = F.softmax(log_w, dim=1).unsqueeze(-1)
-    scale = self.numeric_scale()
-    residual = (w * (torch.nan_to_num(xn).unsqueeze(1) - output[..., :n])).sum(1)
-    residual = torch.where(seen, residual / scale, 0.0)
-    both = (seen.unsqueeze(2) & seen.unsqueeze(1)).to(cov.dtype)
-    system = cov * both + torch.diag_embed((~seen).to(cov.dtype))
-    solved = torch.linalg.solve(system, residual.unsqueeze(-1)).squeeze(-1)
-    shift = torch.where(seen, 0.0, solved @ cov) * scale
-    estimate = estimate.clone()
-    estimate[:, :n] += shift
-    return estimate
-
-
-# Hidden-cell passes over the training rows: enough for about this many
-# hidden cells per numeric column, within [1, _MAX_HIDDEN_PASSES] passes.
-_HIDDEN_CELLS_PER_COLUMN = 200
-_MAX_HIDDEN_PASSES = 20
-
-
-def hidden_residual_moments(imputer, table, shrink):
-    """``(cross, seen)``: second moments of a hidden numeric cell's
-    standardised residual with each seen cell's, ``cross[m, i]``, and of
-    the seen cells' residuals with each other, ``seen[i, j]``, both at the
-    code of the seen cells, over training rows in which one observed
-    numeric cell (chosen at random, seeded) is hidden; the rows are passed
-    over enough times for ``_HIDDEN_CELLS_PER_COLUMN`` hidden cells a
-    column. Both are shrunk by ``shrink`` (``cross`` towards 0, ``seen``
-    towards its diagonal, whose eigenvalues are then floored at 1e-3 of
-    the largest)."""
-    x = torch.as_tensor(
-        _EncodedRows(imputer._encoder, table)[slice(None)], dtype=torch.float64
-    )
-    generator = torch.Generator().manual_seed(imputer._seed)
-    with imputer._inference() as module:
-        n = module.n_numeric
-        scale = module.numeric_scale()
-        observed = ~torch.isnan(x[:, :n])
-        eligible = observed.sum(1, keepdim=True) >= 2
-        passes = math.ceil(_HIDDEN_CELLS_PER_COLUMN * n / max(1, int(eligible.sum())))
-        cross = torch.zeros(n, n, dtype=torch.float64)
-        cross_pairs = torch.zeros_like(cross)
-        seen_moments = torch.zeros_like(cross)
-        seen_pairs = torch.zeros_like(cross)
-        for _ in range(min(max(passes, 1), _MAX_HIDDEN_PASSES)):
-            keys = torch.rand(observed.shape, generator=generator, dtype=torch.float64)
-            chosen = torch.where(observed, keys, -1.0).argmax(1)
-            hidden = F.one_hot(chosen, n).bool() & observed & eligible
-            holed = x.clone()
-            holed[:, :n] = holed[:, :n].masked_fill(hidden, float("nan"))
-            if imputer._needs_indicators(holed):
-                imputer._complete_indicators()
-                module = imputer._module64
-            split, seen_mask = module.split_missing(holed)
-            mu, _ = module._posterior(split, seen_mask)
-            r = (x[:, :n] - module.decode(mu)[:, :n]) / scale
-            seen = observed & ~hidden
-            r_seen = torch.where(seen, r, 0.0)
-            r_hidden = torch.where(hidden, r, 0.0)
-            cross += r_hidden.T @ r_seen
-            cross_pairs += hidden.double().T @ seen.double()
-            seen_moments += r_seen.T @ r_seen
-            seen_pairs += seen.double().T @ seen.double()
-    cross = (1.0 - shrink) * cross / cross_pairs.clamp(min=1.0)
-    seen_cov = (seen_moments / seen_pairs.clamp(min=1.0)).numpy()
-    seen_cov = (1.0 - shrink) * seen_cov + shrink * np.diag(np.diag(seen_cov))
-    values, vectors = np.linalg.eigh(seen_cov)
-    values = np.maximum(values, 1e-3 * values.max())
-    seen_cov = torch.as_tensor((vectors * values) @ vectors.T, dtype=torch.float64)
-    return cross, seen_cov
-
-
-def hidden_residual_corrected_output(self, x, eps, refine_steps=0, proposal_scale=1.0):
-    """``residual_corrected_output`` with ``C_mo`` and ``C_oo`` from the
-    module's ``_hidden_residual_moments``: the shift of a missing cell is
-    ``scale_m * cross[m, O] seen[O, O]^-1 r_O``."""
-    estimate = _default_conditional_output(self, x, eps, refine_steps, proposal_scale)
-    n = self.n_numeric
-    moments = getattr(self, "_hidden_residual_moments", None)
-    if moments is None or not n:
-        return estimate
-    cross, seen_cov = moments
-    xn = x[:, :n]
-    seen = ~torch.isnan(xn)
-    if seen.all():
-        return estimate
-    output, log_w = self._importance_draws(x, eps, refine_steps, proposal_scale)
-    w = F.softmax(log_w, dim=1).unsqueeze(-1)
-    scale = self.numeric_scale()
-    residual = (w * (torch.nan_to_num(xn).unsqueeze(1) - output[..., :n])).sum(1)
-    residual = torch.where(seen, residual / scale, 0.0)
-    both = (seen.unsqueeze(2) & seen.unsqueeze(1)).to(seen_cov.dtype)
-    system = seen_cov * both + torch.diag_embed((~seen).to(seen_cov.dtype))
-    solved = torch.linalg.solve(system, residual.unsqueeze(-1)).squeeze(-1)
-    shift = torch.where(seen, 0.0, solved @ cross.T) * scale
-    estimate = estimate.clone()
-    estimate[:, :n] += shift
-    return estimate
+    return (vectors * values) @ vectors.T
 
 
 def settings(args):
@@ -334,14 +211,17 @@ def settings(args):
         out.append(Setting("proposal=mixture", {}, None, scale, mixture=True))
     for shrink in args.residual_shrinks:
         out.append(
-            Setting(f"residual={shrink:g}", {}, None, scale, residual_shrink=shrink)
-        )
-    for shrink in args.hidden_residual_shrinks:
-        out.append(
             Setting(
-                f"hidden_residual={shrink:g}", {}, None, scale, hidden_shrink=shrink
+                f"residual={shrink:g}",
+                {"residual_shrinkage": 0.0},
+                None,
+                scale,
+                residual_shrink=shrink,
             )
         )
+    for shrink in args.hidden_residual_shrinks:
+        label = f"hidden_residual={shrink:g}"
+        out.append(Setting(label, {"residual_shrinkage": shrink}, None, scale))
     for shift in range(1, args.draw_seeds + 1):
         out.append(Setting(f"drawseed={shift}", {}, None, scale, draw_shift=shift))
     return out
@@ -365,7 +245,10 @@ def main():
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     defaults = VAEImputer().get_params()
-    base = {k: defaults[k] for k in ("importance_samples", "refine_steps")}
+    base = {
+        k: defaults[k]
+        for k in ("importance_samples", "refine_steps", "residual_shrinkage")
+    }
     constants = (network._REFINE_LEARNING_RATE, network._REFINE_DRAWS)
     proposal_scale = VAEImputer._proposal_scale
     quasi_draws = VAEImputer._quasi_random_draws
@@ -392,25 +275,18 @@ def main():
                         network.TabularVAE._importance_draws = mixture_importance_draws
                     for n, fit_seed in zip(networks, fit_seeds, strict=True):
                         n._seed = fit_seed + setting.draw_shift * _DRAW_SEED_STEP
+                    kept = [
+                        (n.residual_cross_moments_, n.residual_moments_)
+                        for n in networks
+                    ]
                     if setting.residual_shrink is not None:
                         validated = imputer._validated_table(holed)
                         for n in networks:
-                            n._module64._residual_cov = residual_covariance(
+                            cov = residual_covariance(
                                 n, validated, setting.residual_shrink
                             )
-                        network.TabularVAE.conditional_output = (
-                            residual_corrected_output
-                        )
-                    if setting.hidden_shrink is not None:
-                        validated = imputer._validated_table(holed)
-                        for n in networks:
-                            moments = hidden_residual_moments(
-                                n, validated, setting.hidden_shrink
-                            )
-                            n._module64._hidden_residual_moments = moments
-                        network.TabularVAE.conditional_output = (
-                            hidden_residual_corrected_output
-                        )
+                            n.residual_cross_moments_ = n.residual_moments_ = cov
+                            n._residual_regressions = {}
                     start = time.perf_counter()
                     filled = imputer.transform(holed)
                     seconds = time.perf_counter() - start
@@ -418,12 +294,9 @@ def main():
                     VAEImputer._proposal_scale = proposal_scale
                     VAEImputer._quasi_random_draws = quasi_draws
                     network.TabularVAE._importance_draws = _default_importance_draws
-                    network.TabularVAE.conditional_output = _default_conditional_output
-                    for n in networks:
-                        n._module64._residual_cov = None
-                        n._module64._hidden_residual_moments = None
-                    for n, fit_seed in zip(networks, fit_seeds, strict=True):
-                        n._seed = fit_seed
+                    for n, (cross, seen) in zip(networks, kept, strict=True):
+                        n.residual_cross_moments_, n.residual_moments_ = cross, seen
+                        n._residual_regressions = {}
                     label = setting.label
                     rmse, accuracy = scores(frame, filled, holes, categorical)
                     rows.append(
