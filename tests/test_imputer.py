@@ -236,16 +236,10 @@ def test_importance_samples_zero_decodes_the_posterior_mean(holed_wine):
     )
 
 
-@pytest.mark.parametrize("quasi", [False, True])
-def test_holes_are_filled_from_the_widened_proposal(holed_wine, quasi, monkeypatch):
-    # The fill is MIWAE's estimate with the draws taken from each row's
-    # posterior widened by _proposal_scale (the draws seeded by the fit):
-    # independent normal draws, or scrambled Sobol' points where the
-    # benchmarks' switch asks for them.
-    monkeypatch.setattr(VAEImputer, "_quasi_random_draws", quasi)
-    holed, _ = holed_wine
-    imputer = VAEImputer(residual_shrinkage=1, random_state=0, **FAST, **CPU)
-    imputer.fit(holed)
+def importance_estimate(imputer, holed, quasi=False):
+    """The fitted network (float64), the encoded rows of ``holed`` and the
+    decoder output of MIWAE's estimate from them, computed here from the
+    draws of the imputer's seed and its widened proposal."""
     encoded = imputer._encoder.transform(imputer._validated_table(holed))
     x = torch.as_tensor(encoded, dtype=torch.float64)
     eps = shared_normal_draws(
@@ -257,6 +251,20 @@ def test_holes_are_filled_from_the_widened_proposal(holed_wine, quasi, monkeypat
         output = module.conditional_output(
             x, eps, proposal_scale=VAEImputer._proposal_scale
         )
+    return module, x, output
+
+
+@pytest.mark.parametrize("quasi", [False, True])
+def test_holes_are_filled_from_the_widened_proposal(holed_wine, quasi, monkeypatch):
+    # The fill is MIWAE's estimate with the draws taken from each row's
+    # posterior widened by _proposal_scale (the draws seeded by the fit):
+    # independent normal draws, or scrambled Sobol' points where the
+    # benchmarks' switch asks for them.
+    monkeypatch.setattr(VAEImputer, "_quasi_random_draws", quasi)
+    holed, _ = holed_wine
+    imputer = VAEImputer(residual_shrinkage=1, random_state=0, **FAST, **CPU)
+    imputer.fit(holed)
+    module, x, output = importance_estimate(imputer, holed, quasi)
     estimate = imputer._encoder.inverse_transform(module.mode(output).numpy())
     filled = imputer.transform(holed)
     gone = holed["alcohol"].isna().to_numpy()
@@ -310,25 +318,16 @@ def test_refined_posteriors_fill_better_than_the_encoders(
 
 def test_missing_numbers_move_by_their_conditional_residuals(holed_wine):
     # The default fill is the importance-weighted estimate with each missing
-    # number moved by the shift of skvae._residuals (the covariance shrunk by
+    # number moved by the shift of skvae._residuals (the moments shrunk by
     # residual_shrinkage); categories are not touched.
     holed, _ = holed_wine
     imputer = VAEImputer(random_state=0, **FAST, **CPU).fit(holed)
-    encoded = imputer._encoder.transform(imputer._validated_table(holed))
-    x = torch.as_tensor(encoded, dtype=torch.float64)
-    eps = shared_normal_draws(
-        imputer.importance_samples, imputer.module_.n_components, imputer._seed
-    )
-    eps = torch.as_tensor(eps, dtype=torch.float64)
-    module = imputer._module64
+    module, x, output = importance_estimate(imputer, holed)
     regression = residual_regression(
         imputer.residual_cross_moments_, imputer.residual_moments_, 0.3
     )
     regression = tuple(torch.as_tensor(m) for m in regression)
     with torch.no_grad():
-        output = module.conditional_output(
-            x, eps, proposal_scale=VAEImputer._proposal_scale
-        )
         output = corrected_numbers(module, x, output, regression)
     estimate = imputer._encoder.inverse_transform(module.mode(output).numpy())
     filled = imputer.transform(holed)
