@@ -341,6 +341,12 @@ def test_missing_numbers_move_by_their_conditional_residuals(holed_wine):
         pd.testing.assert_series_equal(filled[name], plain[name])
 
 
+@pytest.mark.parametrize("shrinkage", [-0.1, 1.5, "0.3"])
+def test_residual_shrinkage_outside_0_and_1_is_refused_by_name(shrinkage, cancer):
+    with pytest.raises(ValueError, match="'residual_shrinkage' parameter"):
+        VAEImputer(residual_shrinkage=shrinkage, **FAST).fit(cancer[0])
+
+
 def test_a_linear_constraint_is_read_from_the_observed_cells():
     # The last column is the sum of six independent ones: more directions
     # than the latent space (3) can carry, so the decoder's own estimate of a
