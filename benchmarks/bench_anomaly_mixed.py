@@ -10,7 +10,9 @@ of its rows, as ADBench builds anomaly tables from classification data); then
 the protocol of ``bench_anomaly.py``: at most 50,000 rows, stratified 70/30
 split, fit on the training split without labels, ROC-AUC and average
 precision on the test split, all methods on the same splits. ``--param`` and
-``--model-seed-offset`` are ``bench_anomaly.py``'s.
+``--model-seed-offset`` are ``bench_anomaly.py``'s. ``skvae_onehot`` (not
+run by default) is the detector behind the peers' one-hot encoding, its
+numbers as they are: what native categories are worth to skvae itself.
 
 ``--tables rclass`` takes the third pool of R's tables instead
 (``rdatasets_tables.class_pool``, 31 tables no default was chosen on): the
@@ -80,14 +82,17 @@ def with_anomaly_share(X, y, share, seed):
     return X.iloc[kept].reset_index(drop=True), y[kept]
 
 
-def one_hot_peer(name, seed, X):
+def one_hot_peer(name, seed, X, model=None):
     """``name``'s peer behind the usual preprocessing: numbers standardised,
-    other columns one-hot encoded (levels unseen in fit ignored)."""
+    other columns one-hot encoded (levels unseen in fit ignored). ``model``,
+    where given, takes the peer's place and gets the numbers as they are
+    (skvae scales its own)."""
     numeric = X.select_dtypes("number").columns.tolist()
     other = [c for c in X.columns if c not in numeric]
+    numbers = StandardScaler() if model is None else "passthrough"
     prepare = ColumnTransformer(
         [
-            ("numbers", StandardScaler(), numeric),
+            ("numbers", numbers, numeric),
             (
                 "levels",
                 OneHotEncoder(handle_unknown="ignore", sparse_output=False),
@@ -95,7 +100,7 @@ def one_hot_peer(name, seed, X):
             ),
         ]
     )
-    return make_pipeline(prepare, peer(name, seed))
+    return make_pipeline(prepare, peer(name, seed) if model is None else model)
 
 
 def main():
@@ -120,6 +125,9 @@ def main():
             for method in args.methods:
                 if method == "skvae":
                     model = skvae_detector(seed + args.model_seed_offset, **params)
+                elif method == "skvae_onehot":
+                    detector = skvae_detector(seed + args.model_seed_offset, **params)
+                    model = one_hot_peer(method, seed, X_train, detector)
                 else:
                     model = one_hot_peer(method, seed, X_train)
                 result = evaluate(model, X_train, X_test, y_test)
