@@ -211,6 +211,19 @@ def test_the_explanation_baseline_waits_for_the_first_explain(wine_mixed):
     )
 
 
+def test_a_count_column_with_a_999999_sentinel_fits_and_ranks_it_first():
+    # Binned far out, the training loss used to become NaN.
+    rng = np.random.default_rng(0)
+    counts = pd.DataFrame(
+        {"visits": rng.poisson(3, 300).astype(float), "x": rng.normal(size=300)}
+    )
+    counts.loc[0, "visits"] = 999999.0
+    detector = VAEAnomalyDetector(random_state=0, **FAST).fit(counts)
+    assert detector._encoder.columns_[0].step == 1.0  # a binned grid column
+    scores = detector.score_samples(counts)
+    assert np.isfinite(scores).all() and scores.argmin() == 0
+
+
 def test_bad_input_gets_a_clear_error(fitted_demo, demo, wine_mixed):
     X, _ = demo
     with pytest.raises(ValueError, match="'mean radius' contains infinity"):

@@ -396,6 +396,33 @@ def test_binned_gaussian_values_and_gradients_near_and_far_out():
     )
 
 
+def test_binned_gaussian_gradients_stay_exact_in_float32_far_out():
+    # A count column with a 999999 sentinel: the slopes were exp of a
+    # difference of two ~z^2/2 numbers, which overflowed float32 (NaN loss).
+    z = torch.tensor([1e3, -1e4, 1e6, -1e8, 1e12], requires_grad=True)
+    half_width = torch.full((5,), 0.25, requires_grad=True)
+    loglik = _binned_gaussian(z, half_width, torch.ones(()))
+    loglik.sum().backward()
+    assert torch.isfinite(loglik).all()
+    assert torch.isfinite(z.grad).all() and torch.isfinite(half_width.grad).all()
+    # log P ~ log Phi(upper) ~ -u^2/2 - log(-u sqrt(2 pi)) at the upper edge
+    # u = 0.25 - |z|; its slope in z ~ -z, in the half-width ~ |z|.
+    far = z.detach().double()
+    u = 0.25 - far.abs()
+    tail = -0.5 * u**2 - torch.log(-u * math.sqrt(2 * math.pi))
+    torch.testing.assert_close(loglik.double(), tail, rtol=1e-6, atol=0)
+    torch.testing.assert_close(z.grad.double(), -far, rtol=1e-3, atol=0)
+    torch.testing.assert_close(half_width.grad.double(), far.abs(), rtol=1e-3, atol=0)
+    # Where float64 still resolves the two CDFs, float32 agrees with it.
+    near = torch.tensor([1e3], dtype=torch.float64, requires_grad=True)
+    width = torch.tensor([0.25], dtype=torch.float64, requires_grad=True)
+    _binned_gaussian(near, width, torch.ones((), dtype=torch.float64)).backward()
+    torch.testing.assert_close(z.grad[:1].double(), near.grad, rtol=1e-5, atol=0)
+    torch.testing.assert_close(
+        half_width.grad[:1].double(), width.grad, rtol=1e-5, atol=0
+    )
+
+
 def test_narrow_bins_use_the_density_times_the_width():
     width = 1e-6
     module = TabularVAE(1, 0, [], 1, (4,), numeric_half_bins=[width / 2])
