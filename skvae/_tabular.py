@@ -19,6 +19,11 @@ KINDS = ("numeric", "binary", "categorical")
 # column's continuous values, and keeps the components of at least this weight
 # (as TVAE's and RDT's ClusterBasedNormalizer do).
 _MODE_FIT_ROWS = 5000
+# Scaled numbers are bounded at this many scales from their column's centre:
+# the encoded matrix is float32, where a finite value far enough out became
+# inf (a NaN score, so an inlier to predict) and a squared residual past
+# ~1e19 overflowed training. A likelihood loses nothing by the bound.
+_SCALED_BOUND = 1e12
 _MIN_MODE_WEIGHT = 0.005
 
 
@@ -369,7 +374,28 @@ class TabularEncoder:
             if column.modes:
                 means, stds = _mode_of_rows(column, codes[:, c])
                 scaled[:, j] = (continuous[:, j] - means) / stds
+        self._bound_far_values(scaled)
         return scaled, self._mixture_blocks(numeric, codes)
+
+    def _bound_far_values(self, scaled):
+        """Move scaled values beyond ``_SCALED_BOUND`` to it, in place, with a
+        warning that names their columns."""
+        far = np.abs(scaled) > _SCALED_BOUND  # NaN (a hole) compares False
+        if not far.any():
+            return
+        names = [
+            self.columns_[self.numeric_index_[j]].name
+            for j in np.flatnonzero(far.any(axis=0))
+        ]
+        warnings.warn(
+            f"Columns {names} hold values more than {_SCALED_BOUND:.0e} times "
+            "their training scale from their centre; they are modelled as that "
+            "far out (the network computes in float32, which cannot hold "
+            "them).",
+            UserWarning,
+            stacklevel=4,
+        )
+        np.clip(scaled, -_SCALED_BOUND, _SCALED_BOUND, out=scaled)
 
     @property
     def half_bins_(self):

@@ -211,6 +211,28 @@ def test_the_explanation_baseline_waits_for_the_first_explain(wine_mixed):
     )
 
 
+def test_a_value_past_float32_is_the_most_anomalous_row(fitted_demo, demo):
+    # It used to encode as inf: a NaN score, and predict called it an inlier.
+    X, _ = demo
+    far = X.iloc[:20].copy()
+    far.iloc[0, 0] = 1e300
+    with pytest.warns(UserWarning, match="'mean radius'"):
+        scores = fitted_demo.score_samples(far)
+        labels = fitted_demo.predict(far)
+    assert np.isfinite(scores).all()
+    assert scores[0] < scores[1:].min() and labels[0] == -1
+
+
+def test_fit_survives_a_value_past_float32(wine_mixed):
+    far = wine_mixed.assign(
+        proline=np.where(wine_mixed.index == 0, 1e30, wine_mixed.proline)
+    )
+    with pytest.warns(UserWarning, match="'proline'"):
+        detector = VAEAnomalyDetector(random_state=0, **FAST).fit(far)
+        scores = detector.score_samples(far)
+    assert np.isfinite(scores).all() and scores.argmin() == 0
+
+
 def test_a_count_column_with_a_999999_sentinel_fits_and_ranks_it_first():
     # Binned far out, the training loss used to become NaN.
     rng = np.random.default_rng(0)

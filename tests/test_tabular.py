@@ -114,6 +114,22 @@ def test_bad_input_is_named(wine_mixed, bad, match):
         encoder.transform(bad(wine_mixed))
 
 
+def test_values_too_far_out_for_float32_are_bounded_with_a_warning(wine_mixed):
+    # A finite value past float32's range used to encode as inf.
+    encoder = TabularEncoder().fit(wine_mixed)
+    far = wine_mixed.assign(
+        proline=np.where(wine_mixed.index == 0, 1e300, wine_mixed.proline)
+    )
+    with pytest.warns(UserWarning, match=r"\['proline'\] hold values more than"):
+        encoded = encoder.transform(far)
+    assert np.isfinite(encoded).all()
+    column = encoder.numeric_index_.index(list(wine_mixed.columns).index("proline"))
+    assert encoded[0, column] == np.float32(1e12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(encoder.transform(wine_mixed)[1:], encoded[1:])
+
+
 def test_fit_rejects_empty_columns_and_tables(wine_mixed):
     with pytest.raises(ValueError, match="'alcohol' holds no value in fit"):
         TabularEncoder().fit(wine_mixed.assign(alcohol=np.nan))
