@@ -852,7 +852,8 @@ def _mode_of_rows(column, codes):
 def _most_likely_mode(values, modes):
     """Index of the mode of highest posterior for each value (0 where NaN)."""
     weights, means, stds = np.array(modes).T
-    with np.errstate(invalid="ignore"):
+    # A value far past float64 squares to inf: -inf for every mode, no warning.
+    with np.errstate(invalid="ignore", over="ignore"):
         log_density = (
             np.log(weights)
             - np.log(stds)

@@ -461,6 +461,17 @@ def two_humps():
     return pd.DataFrame({"x": values})
 
 
+def test_a_value_past_float64_squares_quietly_with_modes(two_humps):
+    # Choosing its mode squared it to inf: a RuntimeWarning on top of ours.
+    encoder = TabularEncoder(max_modes=5).fit(two_humps)
+    far = pd.DataFrame({"x": [1e300, 20.0]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        encoded = encoder.transform(far)
+    assert [w.category for w in caught] == [UserWarning]
+    assert np.isfinite(encoded).all()
+
+
 def test_modes_find_the_humps_and_code_each_value_by_its_own(two_humps):
     encoder = TabularEncoder(max_modes=5).fit(two_humps)
     modes = encoder.columns_[0].modes
