@@ -113,7 +113,8 @@ class _BinnedGaussian(torch.autograd.Function):
     ~0.01 of the exact value down to bins of 1e-5 of the scale (narrower ones
     never come here; ``TabularVAE`` gives them the midpoint rule). Cells whose
     bin reaches below ``_ERFC_TAIL`` standard deviations, where ``erfc``
-    underflows, take ``log_ndtr``. The gradient is written out (the normal
+    underflows, take ``log_ndtr`` and ``erfcx`` (:func:`_log_bin_probability_tail`,
+    :func:`_tail_edge_slopes`). The gradient is written out (the normal
     density over the bin's probability at either edge): autograd through
     ``log_ndtr`` made this the training step's costliest part on tables of
     counts.

@@ -19,12 +19,12 @@ KINDS = ("numeric", "binary", "categorical")
 # column's continuous values, and keeps the components of at least this weight
 # (as TVAE's and RDT's ClusterBasedNormalizer do).
 _MODE_FIT_ROWS = 5000
+_MIN_MODE_WEIGHT = 0.005
 # Scaled numbers are bounded at this many scales from their column's centre:
 # the encoded matrix is float32, where a finite value far enough out became
 # inf (a NaN score, so an inlier to predict) and a squared residual past
 # ~1e19 overflowed training. A likelihood loses nothing by the bound.
 _SCALED_BOUND = 1e12
-_MIN_MODE_WEIGHT = 0.005
 
 
 @dataclass
