@@ -130,7 +130,9 @@ class _BinnedGaussian(torch.autograd.Function):
         tiny = torch.finfo(difference.dtype).tiny
         out = difference.clamp_(min=tiny).log_().sub_(_LOG_2)
         far = lower < _ERFC_TAIL
-        if far.any():
+        # Kept for backward, which then asks a GPU for no second sync.
+        ctx.any_far = bool(far.any())
+        if ctx.any_far:
             out[far] = _log_bin_probability_tail(centre[far], half_width[far])
         ctx.save_for_backward(z, half_width, lower, upper, out)
         return out
@@ -142,8 +144,8 @@ class _BinnedGaussian(torch.autograd.Function):
         shift = out.add(0.5 * _LOG_2PI).neg_()
         at_upper = torch.addcmul(shift, upper, upper, value=-0.5).exp_()
         at_lower = torch.addcmul(shift, lower, lower, value=-0.5).exp_()
-        far = lower < _ERFC_TAIL
-        if far.any():
+        if ctx.any_far:
+            far = lower < _ERFC_TAIL
             slopes = _tail_edge_slopes(-z[far].abs(), half_width[far])
             at_upper[far], at_lower[far] = slopes
         at_upper.mul_(grad)
