@@ -431,6 +431,14 @@ class BaseVAE(BaseEstimator):
         scikit-learn reads it; one holding categories (strings) stays an object
         array, a table whose columns the encoder types one by one.
         """
+        if isinstance(X, pd.Series):
+            # Else a row of mixed values fails converting to floats, a message
+            # that names the cell rather than the shape.
+            raise ValueError(
+                f"Expected a 2-dimensional table, got a pandas Series of {len(X)} "
+                "values. Pass a DataFrame: X.to_frame().T for one row, "
+                "X.to_frame() for one column."
+            )
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if X.shape[0] == 0:

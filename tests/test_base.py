@@ -239,6 +239,18 @@ def _chunks(frame, n_chunks=3):
 
 
 @pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_a_series_is_refused_with_its_shape_named(estimator_class, wine_mixed):
+    # One mixed row as a Series used to fail converting 'low' to a float.
+    row = wine_mixed.iloc[0]
+    with pytest.raises(ValueError, match="got a pandas Series of 8 values"):
+        estimator_class(random_state=0, max_epochs=1, **SMALL).fit(row)
+    model = estimator_class(random_state=0, max_epochs=1, **SMALL).fit(wine_mixed)
+    call = {VAEAnomalyDetector: "score_samples", VAEAugmenter: "partial_fit"}
+    with pytest.raises(ValueError, match=r"X.to_frame\(\).T for one row"):
+        getattr(model, call.get(estimator_class, "transform"))(row)
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
 def test_partial_fit_trains_on_each_chunk_and_counts_it(estimator_class, wine_mixed):
     model = estimator_class(random_state=0, **SMALL)
     for _ in range(2):
