@@ -133,6 +133,13 @@ def read_target(y, n_rows):
                 "y should be a 1d array of class labels, a column or a one-vs-all "
                 f"(one-hot) encoding, got an array of shape {array.shape}."
             )
+    missing = int(pd.isna(labels).sum())
+    if missing:
+        # Sorting the classes would fail on them with a bare TypeError.
+        raise ValueError(
+            f"y holds {missing} missing labels (NaN or None); every row needs a "
+            "class. Drop those rows, or give them a class of their own."
+        )
     check_classification_targets(labels)
     if len(labels) != n_rows:
         raise ValueError(f"X has {n_rows} rows but y has {len(labels)} labels.")

@@ -57,3 +57,11 @@ def test_read_target_rejects_what_is_not_one_label_per_row():
         read_target([0, 1], 3)
     with pytest.raises(ValueError, match="Unknown label type"):
         read_target([0.5, 1.5], 2)
+
+
+@pytest.mark.parametrize(
+    "y", [["a", None, "b"], np.array([0.0, np.nan, 1.0]), pd.Series(["a", "b", pd.NA])]
+)
+def test_read_target_names_missing_labels(y):
+    with pytest.raises(ValueError, match="y holds 1 missing labels"):
+        read_target(y, 3)
