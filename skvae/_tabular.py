@@ -949,6 +949,8 @@ def _level_codes(column, series, ignore_unknown=False):
             f"Column {column.name!r} holds an unhashable value: {exc}"
         ) from None
     codes[~holes] = found
+    if ignore_unknown and (codes == _UNKNOWN).any():
+        _warn_of_level_types(column, values[codes == _UNKNOWN])
     if not ignore_unknown and (codes == _UNKNOWN).any():
         unknown = values[codes == _UNKNOWN][0]
         raise ValueError(
@@ -958,6 +960,26 @@ def _level_codes(column, series, ignore_unknown=False):
             "handle_unknown='ignore' to treat unseen categories as missing cells."
         )
     return codes
+
+
+def _warn_of_level_types(column, unknown):
+    """Warn when unseen values read as known levels once written as text
+    (``'1'`` for ``1``, ``'True'`` for ``True``): a column parsed with another
+    type than in fit, whose every cell would otherwise score as a new level
+    without a word."""
+    as_text = {str(level): level for level in column.levels}
+    for value in unknown:
+        level = as_text.get(str(value))
+        if level is not None:
+            warnings.warn(
+                f"Column {column.name!r} holds {value!r} ({type(value).__name__}), "
+                f"which fit saw as {level!r} ({type(level).__name__}): it is read "
+                "as a level not seen in fit. Give the column the type it had in "
+                "fit.",
+                UserWarning,
+                stacklevel=5,
+            )
+            return
 
 
 def _restore_numeric(values, column):

@@ -130,6 +130,24 @@ def test_values_too_far_out_for_float32_are_bounded_with_a_warning(wine_mixed):
         np.testing.assert_array_equal(encoder.transform(wine_mixed)[1:], encoded[1:])
 
 
+def test_levels_given_as_text_warn_that_the_type_changed():
+    # Fit saw 1, 2 and True; a CSV read later may give '1', '2' and 'True':
+    # each cell then scored as an unseen level, without a word.
+    frame = pd.DataFrame(
+        {"code": pd.Categorical([1, 2, 1, 2]), "flag": [True, False, True, True]}
+    )
+    encoder = TabularEncoder(handle_unknown="ignore").fit(frame)
+    with pytest.warns(UserWarning, match=r"'code' holds '1' \(str\), which fit"):
+        encoder.transform(frame.assign(code=frame.code.astype(str)))
+    with pytest.warns(UserWarning, match=r"'flag' holds 'True' \(str\)"):
+        encoder.transform(frame.assign(flag=frame.flag.astype(str)))
+    new_level = frame.assign(code=pd.Categorical([1, 2, 3, 2]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        encoded = encoder.transform(new_level)  # a new level: no warning
+    assert np.isnan(encoded[2]).any()
+
+
 def test_fit_rejects_empty_columns_and_tables(wine_mixed):
     with pytest.raises(ValueError, match="'alcohol' holds no value in fit"):
         TabularEncoder().fit(wine_mixed.assign(alcohol=np.nan))
