@@ -949,17 +949,18 @@ def _level_codes(column, series, ignore_unknown=False):
             f"Column {column.name!r} holds an unhashable value: {exc}"
         ) from None
     codes[~holes] = found
-    if ignore_unknown and (codes == _UNKNOWN).any():
-        _warn_of_level_types(column, values[codes == _UNKNOWN])
-    if not ignore_unknown and (codes == _UNKNOWN).any():
-        unknown = values[codes == _UNKNOWN][0]
-        raise ValueError(
-            f"Column {column.name!r} holds the category {unknown!r}, which was not "
-            f"seen in fit (known: {column.levels[:10]}"
-            f"{' ...' if len(column.levels) > 10 else ''}). Pass "
-            "handle_unknown='ignore' to treat unseen categories as missing cells."
-        )
-    return codes
+    unknown = codes == _UNKNOWN
+    if not unknown.any():
+        return codes
+    if ignore_unknown:
+        _warn_of_level_types(column, values[unknown])
+        return codes
+    raise ValueError(
+        f"Column {column.name!r} holds the category {values[unknown][0]!r}, which "
+        f"was not seen in fit (known: {column.levels[:10]}"
+        f"{' ...' if len(column.levels) > 10 else ''}). Pass "
+        "handle_unknown='ignore' to treat unseen categories as missing cells."
+    )
 
 
 def _warn_of_level_types(column, unknown):
