@@ -167,7 +167,7 @@ def corrected_numbers(module, x, output, regression):
         block = torch.where(keep.unsqueeze(2) & keep.unsqueeze(1), block, eye)
         rhs = torch.gather(pulled[rows], 1, index) * keep
         u = torch.linalg.solve(block, rhs.unsqueeze(-1)).squeeze(-1) * keep
-        solved[rows] = torch.zeros_like(solved[rows]).scatter(1, index, u)
+        solved[rows].scatter_(1, index, u)  # a view of zeros: distinct indices
     # seen[o, o]^-1 r_o, laid out over all cells (0 at the missing ones)
     coefficients = torch.where(missing, 0.0, pulled - solved @ precision)
     shift = torch.where(missing, coefficients @ cross.T, 0.0)
