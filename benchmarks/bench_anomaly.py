@@ -190,19 +190,17 @@ def evaluate(model, X_train, X_test, y_test):
     start = time.perf_counter()
     scores = anomaly_scores(model, X_test)
     score_s = time.perf_counter() - start
+    return dict(**ranked(y_test, scores), fit_s=fit_s, score_s=score_s)
+
+
+def ranked(y_test, scores):
+    """ROC-AUC, average precision and a status of anomaly ``scores`` (higher =
+    more anomalous); NaN where any score is not finite."""
     if not np.all(np.isfinite(scores)):
-        return dict(
-            roc_auc=np.nan,
-            avg_precision=np.nan,
-            fit_s=fit_s,
-            score_s=score_s,
-            status="non-finite scores",
-        )
+        return dict(roc_auc=np.nan, avg_precision=np.nan, status="non-finite scores")
     return dict(
         roc_auc=roc_auc_score(y_test, scores),
         avg_precision=average_precision_score(y_test, scores),
-        fit_s=fit_s,
-        score_s=score_s,
         status="ok",
     )
 

@@ -30,6 +30,7 @@ Usage::
 import argparse
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,10 +38,10 @@ from bench_anomaly import (
     DEFAULT_DATA,
     dataset_files,
     make_split,
+    ranked,
     record,
     skvae_detector,
 )
-from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.preprocessing import PowerTransformer
 
 
@@ -123,17 +124,6 @@ def _yeo_johnson(u, lam):
     return out
 
 
-def ranked(y, scores):
-    """ROC-AUC and AP of anomaly ``scores`` (higher = more anomalous)."""
-    if not np.all(np.isfinite(scores)):
-        return dict(roc_auc=np.nan, avg_precision=np.nan, status="non-finite scores")
-    return dict(
-        roc_auc=roc_auc_score(y, scores),
-        avg_precision=average_precision_score(y, scores),
-        status="ok",
-    )
-
-
 def run(X_train, X_test, y_test, seed, offset):
     """Rows for ``skvae``, ``yj`` and ``yj_nojac`` on one split."""
     results = {}
@@ -165,8 +155,6 @@ def main():
     parser.add_argument("--model-seed-offset", type=int, default=0)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    from pathlib import Path
-
     out = Path(args.out) if args.out else None
     rows = []
     for path in dataset_files(Path(args.data), args.datasets):
