@@ -48,13 +48,14 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
 
     Parameters
     ----------
-    sampling_strategy : float, str or dict, default="auto"
+    sampling_strategy : float, str, dict or callable, default="auto"
         How ``fit_resample`` balances the classes, as in imbalanced-learn:
         ``"auto"`` or ``"not majority"`` raises every class but the majority to the
-        majority's count; ``"minority"`` only the smallest class; ``"all"`` every
-        class; a float (two classes only) is the wanted ratio of minority to
-        majority rows after resampling; a dict maps a class to its wanted number
-        of rows after resampling.
+        majority's count; ``"not minority"`` every class but the smallest;
+        ``"minority"`` only the smallest class; ``"all"`` every class; a float
+        (two classes only) is the wanted ratio of minority to majority rows after
+        resampling; a dict maps a class to its wanted number of rows after
+        resampling; a callable takes the training labels and returns such a dict.
 
     {vae_parameters}
     Attributes
@@ -134,8 +135,9 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
         **BaseVAE._parameter_constraints,
         "sampling_strategy": [
             Interval(Real, 0, 1, closed="right"),
-            StrOptions({"auto", "not majority", "minority", "all"}),
+            StrOptions({"auto", "not majority", "not minority", "minority", "all"}),
             dict,
+            callable,
         ],
     }
 
@@ -449,7 +451,7 @@ class VAEAugmenter(OneToOneFeatureMixin, BaseVAE):
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             Class labels, or their one-vs-all encoding.
 
-        sampling_strategy : float, str or dict, default=None
+        sampling_strategy : float, str, dict or callable, default=None
             Overrides the ``sampling_strategy`` parameter for this call; it takes
             the same values.
 

@@ -9,6 +9,7 @@ for :class:`~skvae.VAEAugmenter`, without importing imbalanced-learn.
 
 # License: BSD 3-Clause
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from numbers import Real
 
@@ -147,9 +148,22 @@ def read_target(y, n_rows):
 
 
 def rows_to_add(strategy, classes, counts):
-    """Synthetic rows to add per class, as imbalanced-learn's over-samplers do."""
+    """Synthetic rows to add per class, as imbalanced-learn's over-samplers do.
+
+    A callable ``strategy`` is called with the training labels (grouped by
+    class: after ``partial_fit`` only the counts are kept) and must return a
+    dict of wanted rows per class, as in imbalanced-learn.
+    """
     count = dict(zip(classes.tolist(), counts.tolist(), strict=True))
     majority = max(count, key=count.get)
+    if callable(strategy):
+        wanted = strategy(np.repeat(classes, counts))
+        if not isinstance(wanted, Mapping):
+            raise TypeError(
+                "A callable sampling_strategy must return a dict of wanted rows "
+                f"per class, got {type(wanted).__name__}."
+            )
+        strategy = dict(wanted)
     if isinstance(strategy, dict):
         unknown = set(strategy) - set(count)
         if unknown:
@@ -172,12 +186,12 @@ def rows_to_add(strategy, classes, counts):
                 f"class (it has {count[minority]}, the ratio asks for {target})."
             )
         return {minority: target - count[minority]} if target > count[minority] else {}
+    minority = min(count, key=count.get)
     if strategy == "minority":
-        minority = min(count, key=count.get)
         return {minority: count[majority] - count[minority]}
-    chosen = (
-        count
-        if strategy == "all"
-        else {c: n for c, n in count.items() if c != majority}
-    )
+    if strategy == "all":
+        chosen = count
+    else:
+        left_out = minority if strategy == "not minority" else majority
+        chosen = {c: n for c, n in count.items() if c != left_out}
     return {c: count[majority] - n for c, n in chosen.items() if n < count[majority]}

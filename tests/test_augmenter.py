@@ -90,6 +90,18 @@ def test_fit_resample_balances_classes(wine_mixed):
     pd.testing.assert_frame_equal(X_res.iloc[:178], X.reset_index(drop=True))
     _, y_dict = augmenter.fit_resample(X, y, sampling_strategy={"class_2": 60})
     assert y_dict.value_counts()["class_2"] == 60
+    _, y_rest = augmenter.fit_resample(X, y, sampling_strategy="not minority")
+    assert y_rest.value_counts().to_dict() == {
+        "class_0": 71,
+        "class_1": 71,
+        "class_2": 48,
+    }
+    by_labels = VAEAugmenter(
+        sampling_strategy=lambda labels: {"class_2": 2 * (labels == "class_2").sum()},
+        random_state=0,
+        max_epochs=5,
+    )
+    assert by_labels.fit_resample(X, y)[1].value_counts()["class_2"] == 96
 
 
 def test_labels_come_back_in_the_container_fit_was_given(conditional):

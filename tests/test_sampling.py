@@ -5,9 +5,12 @@ import pytest
 from skvae._sampling import read_target, rows_to_add
 
 
-def testrows_to_add_matches_imbalanced_learn_semantics():
+def test_rows_to_add_matches_imbalanced_learn_semantics():
     classes, counts = np.array(["a", "b", "c"]), np.array([10, 4, 2])
     assert rows_to_add("auto", classes, counts) == {"b": 6, "c": 8}
+    assert rows_to_add("not majority", classes, counts) == {"b": 6, "c": 8}
+    assert rows_to_add("not minority", classes, counts) == {"b": 6}
+    assert rows_to_add("all", classes, counts) == {"b": 6, "c": 8}
     assert rows_to_add("minority", classes, counts) == {"c": 8}
     assert rows_to_add({"b": 5}, classes, counts) == {"b": 1}
     assert rows_to_add(0.5, np.array([0, 1]), np.array([10, 2])) == {1: 3}
@@ -15,6 +18,20 @@ def testrows_to_add_matches_imbalanced_learn_semantics():
         rows_to_add(0.5, classes, counts)
     with pytest.raises(ValueError, match="fewer rows than a class already has"):
         rows_to_add({"a": 3}, classes, counts)
+
+
+def test_a_callable_strategy_gets_the_labels_and_returns_wanted_counts():
+    classes, counts = np.array(["a", "b", "c"]), np.array([10, 4, 2])
+
+    def double_the_smaller(y):
+        labels, n = np.unique(y, return_counts=True)
+        return {c: 2 * k for c, k in zip(labels, n, strict=True) if k < n.max()}
+
+    assert rows_to_add(double_the_smaller, classes, counts) == {"b": 4, "c": 2}
+    with pytest.raises(TypeError, match="must return a dict.*got list"):
+        rows_to_add(lambda y: [1, 2], classes, counts)
+    with pytest.raises(ValueError, match="unknown classes"):
+        rows_to_add(lambda y: {"z": 40}, classes, counts)
 
 
 @pytest.mark.parametrize(
