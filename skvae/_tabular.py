@@ -742,8 +742,9 @@ def _infer_schema(name, series, kind=None, point_mass_rule=(None, 0, 0), max_mod
 
 
 def _guess_kind(name, series):
-    """Booleans are binary (also as objects with holes), numbers numeric,
-    anything else categorical.
+    """Booleans are binary (also as objects with holes), numbers numeric
+    (also as objects: pandas' ``pd.NA`` keeps a column of numbers an object
+    column), anything else categorical.
 
     A datetime column has no sensible guess (its levels would be one-hot
     encoded); an object column of numbers written as text is modelled as
@@ -767,8 +768,11 @@ def _guess_kind(name, series):
     if not isinstance(dtype, pd.CategoricalDtype):
         observed = series.dropna()
         # True/False with holes: what masking a bool column gives in pandas.
-        if len(observed) and pd.api.types.infer_dtype(observed) == "boolean":
+        inferred = pd.api.types.infer_dtype(observed) if len(observed) else None
+        if inferred == "boolean":
             return "binary"
+        if inferred in ("integer", "floating", "mixed-integer-float", "decimal"):
+            return "numeric"
         as_numbers = pd.to_numeric(observed, errors="coerce")
         if len(observed) and as_numbers.notna().all():
             warnings.warn(

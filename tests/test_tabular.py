@@ -313,6 +313,26 @@ def test_booleans_with_holes_are_binary_without_a_warning(wine_mixed):
     np.testing.assert_array_equal(encoded[~holed_rows], complete[~holed_rows])
 
 
+def test_numbers_with_pd_na_holes_are_numeric_without_a_warning(wine_mixed):
+    # A nullable integer column with holes, passed on as an object array
+    # (DataFrame.to_numpy()), holds Python ints and pd.NA. It used to be read
+    # as "numbers as text": a categorical column of one level per value.
+    counts = pd.array(np.arange(len(wine_mixed)) % 9, dtype="Int64")
+    counts[::7] = pd.NA
+    frame = wine_mixed[["alcohol", "magnesium"]].assign(count=counts)
+    rows = frame.to_numpy()
+    assert rows.dtype == object and rows[0, 2] is pd.NA
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_rows = TabularEncoder().fit(rows)
+        from_frame = TabularEncoder().fit(frame.astype(object))
+    assert [c.kind for c in from_rows.columns_] == ["numeric"] * 3
+    assert [c.kind for c in from_frame.columns_] == ["numeric"] * 3
+    np.testing.assert_array_equal(
+        from_rows.transform(rows), TabularEncoder().fit(frame).transform(frame)
+    )
+
+
 @pytest.mark.parametrize(
     "kinds, match",
     [
