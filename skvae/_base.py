@@ -149,8 +149,10 @@ default="elu"
         ``partial_fit``).
 
     device : {{"auto", "cpu", "cuda"}}, str or torch.device, default="auto"
-        Where the network trains and predicts. ``"auto"`` uses CUDA when available.
-        A fitted model pickles with CPU tensors and loads on a CPU-only machine.
+        Where the network trains and predicts. ``"auto"`` uses CUDA when available;
+        ``"cuda:1"`` names one GPU. Other device types (MPS) are refused:
+        predictions compute in float64. A fitted model pickles with CPU tensors
+        and loads on a CPU-only machine.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, the validation split, batch order and the
@@ -1099,16 +1101,30 @@ def _resolve_device(device, fallback_to_cpu=False):
                 "device must be 'auto', 'cpu', 'cuda' or a torch device, "
                 f"got {device!r}."
             ) from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
+    if resolved.type not in ("cpu", "cuda"):
+        # Predictions run on a float64 copy of the network, which MPS and other
+        # accelerators do not support.
+        raise ValueError(
+            f"device={device!r}: skvae runs on 'cpu' or 'cuda' devices only, not "
+            f"{resolved.type!r}."
+        )
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            missing = "CUDA is not available"
+        elif resolved.index is not None and resolved.index >= count:
+            missing = f"this machine has {count} CUDA device(s)"
+        else:
+            return resolved
         if fallback_to_cpu:
             warnings.warn(
-                f"The model was saved for device={device!r}, but CUDA is not "
-                "available here; it runs on the CPU.",
+                f"The model was saved for device={device!r}, but {missing} here; "
+                "it runs on the CPU.",
                 UserWarning,
                 stacklevel=3,
             )
             return torch.device("cpu")
-        raise ValueError(f"device={device!r} was asked for, but CUDA is not available.")
+        raise ValueError(f"device={device!r} was asked for, but {missing}.")
     return resolved
 
 

@@ -83,6 +83,17 @@ def test_device_resolution():
     assert _resolve_device("auto").type == expected
 
 
+def test_devices_that_cannot_run_the_model_are_refused_by_name():
+    # MPS has no float64, which predictions use; it used to fail inside torch.
+    with pytest.raises(ValueError, match="device='mps'.*'cpu' or 'cuda'"):
+        _resolve_device("mps")
+    beyond = f"cuda:{torch.cuda.device_count()}"
+    with pytest.raises(ValueError, match=f"device='{beyond}' was asked for, but"):
+        _resolve_device(beyond)
+    with pytest.warns(UserWarning, match=f"saved for device='{beyond}'"):
+        assert _resolve_device(beyond, fallback_to_cpu=True).type == "cpu"
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_fit_on_gpu_predict_on_cpu(wine_mixed):
     gpu = VAEAnomalyDetector(max_epochs=5, device="cuda", random_state=0).fit(
