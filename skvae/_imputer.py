@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import TransformerMixin, _fit_context, clone
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from skvae._base import BaseVAE, _EncodedRows, fill_doc
 from skvae._draws import shared_normal_draws
+from skvae._missing_values import codes_are_holes, mark_missing
 from skvae._residuals import (
     corrected_numbers,
     residual_regression,
@@ -60,6 +61,13 @@ class VAEImputer(TransformerMixin, BaseVAE):
 
     Parameters
     ----------
+    missing_values : int, float, str, np.nan, None or pandas.NA, default=np.nan
+        The code of a missing cell, as in scikit-learn's imputers: with ``-1``
+        or ``"?"`` the cells equal to it are filled (and NaN, None and
+        ``pd.NA`` cells too, which are always missing here). An integer
+        column with such holes is filled with integers, and the code is not
+        a level a categorical column is filled with.
+
     importance_samples : int, default=50
         Latent codes behind each row's estimate. ``k > 0`` draws ``k`` codes
         from the row's posterior given its observed cells, widened 1.25x (an
@@ -218,6 +226,7 @@ class VAEImputer(TransformerMixin, BaseVAE):
 
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
+        "missing_values": [MissingValues()],
         "importance_samples": [Interval(Integral, 0, None, closed="left")],
         "refine_steps": [Interval(Integral, 0, None, closed="left")],
         "residual_shrinkage": [Interval(Real, 0, 1, closed="both")],
@@ -232,6 +241,7 @@ class VAEImputer(TransformerMixin, BaseVAE):
     def __init__(
         self,
         *,
+        missing_values=np.nan,
         importance_samples=50,
         refine_steps=0,
         residual_shrinkage=0.3,
@@ -283,6 +293,7 @@ class VAEImputer(TransformerMixin, BaseVAE):
             random_state=random_state,
             verbose=verbose,
         )
+        self.missing_values = missing_values
         self.importance_samples = importance_samples
         self.refine_steps = refine_steps
         self.residual_shrinkage = residual_shrinkage
@@ -308,7 +319,7 @@ class VAEImputer(TransformerMixin, BaseVAE):
         self : object
             Fitted imputer.
         """
-        data = self._fit_vae(X)
+        data = self._fit_vae(mark_missing(X, self.missing_values))
         self._residual_sums = None
         self._add_residuals(data)
         self._fit_other_estimators(X, data.shape[0])
@@ -387,7 +398,8 @@ class VAEImputer(TransformerMixin, BaseVAE):
 
     def _partial_fit_vae(self, X, *args, **kwargs):
         first = not hasattr(self, "module_")
-        data = super()._partial_fit_vae(X, *args, **kwargs)
+        marked = mark_missing(X, self.missing_values)
+        data = super()._partial_fit_vae(marked, *args, **kwargs)
         if first:
             self._residual_sums = None
         self._add_residuals(data)
@@ -423,7 +435,8 @@ class VAEImputer(TransformerMixin, BaseVAE):
             follow.
         """
         check_is_fitted(self)
-        table = self._validated_table(X)  # validated once, read three times
+        # validated once, read three times
+        table = self._validated_table(mark_missing(X, self.missing_values))
         networks = [self, *getattr(self, "other_estimators_", [])]
         if len(networks) == 1:
             rows = self._filled_rows(table)
@@ -446,6 +459,8 @@ class VAEImputer(TransformerMixin, BaseVAE):
             rows = rows.numpy()
         estimate = self._encoder.inverse_transform(rows)
         filled = _keep_observed(table, estimate)
+        if codes_are_holes(self.missing_values) and isinstance(X, pd.DataFrame):
+            filled = _in_dtypes_of(filled, X)
         if not self.add_indicator:
             return filled
         return self._with_indicators(table, filled)
@@ -586,6 +601,19 @@ def _keep_observed(X, estimate):
     values = np.asarray(X)
     dtype = values.dtype if values.dtype.kind == "f" else estimate.dtype
     return np.where(pd.isna(values), estimate, values).astype(dtype)
+
+
+def _in_dtypes_of(filled, X):
+    """``filled`` in the dtypes of the columns of ``X`` that each can hold.
+
+    Holes given as a code (-1 in an int64 column) were filled in a dtype that
+    holds a hole (Int64); the filled column goes back to the input's dtype.
+    """
+    columns = [
+        _cast_if_lossless(filled.iloc[:, i], X.dtypes.iloc[i])
+        for i in range(filled.shape[1])
+    ]
+    return pd.concat(columns, axis=1).set_axis(filled.columns, axis=1)
 
 
 def _cast_if_lossless(column, dtype):

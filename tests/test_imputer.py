@@ -456,3 +456,54 @@ def test_observed_values_the_training_dtype_cannot_hold_are_kept(fitted, holed_w
     odd.loc[0, "magnesium"] = 100.5
     filled = fitted.transform(odd)
     assert filled.loc[0, "magnesium"] == 100.5
+
+
+def test_holes_given_as_a_code_fill_as_missing_cells_do(wine_mixed):
+    # scikit-learn's missing_values: -1 marks a hole in a float and an int64
+    # column; the fills are those of the same holes given as NaN and pd.NA.
+    rng = np.random.RandomState(0)
+    holes = rng.rand(len(wine_mixed), 2) < 0.2
+    coded = wine_mixed.assign(
+        alcohol=wine_mixed["alcohol"].mask(holes[:, 0], -1.0),
+        magnesium=wine_mixed["magnesium"].mask(holes[:, 1], -1),
+    )
+    assert coded["magnesium"].dtype == np.int64
+    holed = wine_mixed.assign(
+        alcohol=wine_mixed["alcohol"].mask(holes[:, 0]),
+        magnesium=wine_mixed["magnesium"].astype("Int64").mask(holes[:, 1]),
+    )
+    params = dict(random_state=0, max_epochs=20, **FAST, **CPU)
+    filled = VAEImputer(missing_values=-1, **params).fit_transform(coded)
+    expected = VAEImputer(**params).fit_transform(holed)
+    assert filled["magnesium"].dtype == np.int64
+    assert not (filled[["alcohol", "magnesium"]] == -1).any().any()
+    np.testing.assert_array_equal(filled["magnesium"], expected["magnesium"])
+    np.testing.assert_allclose(filled["alcohol"], expected["alcohol"])
+    # NaN stays a hole too; an array with the code comes back as floats.
+    coded.loc[0, "proline"] = np.nan
+    imputer = VAEImputer(missing_values=-1, **params).fit(coded)
+    assert not imputer.transform(coded).isna().any().any()
+    numbers = coded[["alcohol", "magnesium", "proline"]].to_numpy()
+    filled_array = VAEImputer(missing_values=-1, **params).fit_transform(numbers)
+    assert filled_array.dtype == np.float64
+    assert not np.isnan(filled_array).any() and not (filled_array == -1).any()
+
+
+def test_a_text_code_is_never_a_fill_and_sets_the_indicator(wine_mixed):
+    rng = np.random.RandomState(1)
+    holes = rng.rand(len(wine_mixed), 2) < 0.2
+    cultivar = wine_mixed["cultivar"].cat.add_categories("?")
+    coded = wine_mixed.assign(
+        cultivar=cultivar.mask(holes[:, 0], "?"),
+        hue_level=wine_mixed["hue_level"].mask(holes[:, 1], "?"),
+    )
+    imputer = VAEImputer(
+        missing_values="?", add_indicator=True, random_state=0, max_epochs=5, **FAST
+    )
+    filled = imputer.fit_transform(coded)
+    assert not (filled[["cultivar", "hue_level"]] == "?").any().any()
+    assert filled["cultivar"].dtype == cultivar.dtype
+    assert set(filled["hue_level"]) == {"low", "mid", "high"}
+    np.testing.assert_array_equal(
+        filled[["missingindicator_cultivar", "missingindicator_hue_level"]], holes
+    )
