@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from skvae._base import _MAX_EPOCHS_AUTO
+from skvae._missing_values import mark_codes_in_columns
 from skvae._streaming import CSV_OPTIONS, TableChunks, csv_separator, for_each_chunk
 
 __all__ = ["main"]
@@ -82,6 +83,7 @@ def _parser():
     )
     detect.add_argument("--model-out", type=Path, help="save the fitted model here")
     _add_columns_options(detect)
+    _add_na_values_option(detect)
     _add_output_options(detect)
     _add_fit_options(detect)
     large = detect.add_argument_group(
@@ -113,6 +115,7 @@ def _parser():
     score.add_argument("model", type=Path, help="a model saved by detect --model-out")
     score.add_argument("data", type=Path, help="a .csv or .parquet file")
     _add_columns_options(score)
+    _add_na_values_option(score)
     _add_output_options(score)
     score.add_argument(
         "--chunk-rows",
@@ -148,6 +151,7 @@ def _parser():
         metavar="COLUMN",
         help="other columns to leave out of the model and write back unchanged",
     )
+    _add_na_values_option(impute)
     _add_fit_options(impute)
     impute.set_defaults(run=_impute)
 
@@ -190,6 +194,30 @@ def _add_columns_options(parser):
         help="a column that names the rows: left out of the model, and the output's "
         "first column instead of the row number",
     )
+
+
+def _add_na_values_option(parser):
+    parser.add_argument(
+        "--na-values",
+        nargs="+",
+        default=[],
+        metavar="CODE",
+        help="codes of an empty cell (-1, 999999, ?), read as missing in the "
+        "modelled columns; empty cells, NA and NaN always are. Left as numbers, "
+        "such codes are modelled as values.",
+    )
+
+
+def _na_values(path, args, left_out):
+    """``--na-values`` as codes per column of the file, outside ``left_out``."""
+    if not args.na_values:
+        return None
+    columns = read_table(path, rows=1).columns
+    return {c: list(args.na_values) for c in columns if c not in left_out}
+
+
+def _left_out(args):
+    return [*args.drop, *([args.id] if args.id else [])]
 
 
 def _add_output_options(parser):
@@ -276,21 +304,25 @@ def _contamination(value):
         ) from None
 
 
-def read_table(path, rows=None):
+def read_table(path, rows=None, na_values=None):
     """Read a CSV or Parquet file (its first ``rows`` rows, if given) into a
-    DataFrame, with one-line errors."""
+    DataFrame, with one-line errors; ``na_values`` as in :class:`TableChunks`."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet" and rows is not None:
-            frame = next(iter(TableChunks(path, rows)), pd.DataFrame())
+            frame = next(iter(TableChunks(path, rows, na_values)), pd.DataFrame())
         elif suffix == ".parquet":
-            frame = pd.read_parquet(path)
+            frame = mark_codes_in_columns(pd.read_parquet(path), na_values or {})
         elif suffix in (".csv", ".txt", ".gz"):
             frame = pd.read_csv(
-                path, sep=csv_separator(path), nrows=rows, **CSV_OPTIONS
+                path,
+                sep=csv_separator(path),
+                nrows=rows,
+                na_values=na_values,
+                **CSV_OPTIONS,
             )
         else:
             raise InputError(f"{path}: expected a .csv or .parquet file")
@@ -365,14 +397,15 @@ def _detect(args):
         random_state=args.random_state,
         verbose=args.verbose,
     )
+    codes = _na_values(args.data, args, _left_out(args))
     if args.chunk_rows is None:
-        frame = _model_columns(read_table(args.data), args)
+        frame = _model_columns(read_table(args.data, na_values=codes), args)
         detector.fit(frame)
         if args.model_out is not None:
             joblib.dump(detector, args.model_out)
         _write(explain_table(detector, frame, args.top), args.out)
         return 0
-    chunks = _chunks(args.data, args.chunk_rows)
+    chunks = _chunks(args.data, args.chunk_rows, codes)
     if args.fit_fraction is not None:
         _fit_on_a_sample(detector, chunks, args)
     else:
@@ -425,9 +458,9 @@ def _score_chunks(detector, chunks, args):
         )
 
 
-def _chunks(path, chunk_rows):
+def _chunks(path, chunk_rows, na_values=None):
     read_table(path, rows=1)  # one-line errors for missing, empty, unreadable files
-    return TableChunks(path, chunk_rows)
+    return TableChunks(path, chunk_rows, na_values)
 
 
 def _score(args):
@@ -443,7 +476,8 @@ def _score(args):
     # files (as _chunks does) and the columns to check against the model's.
     head = read_table(args.data, rows=1)
     _check_model_columns(detector, _model_columns(head, args))
-    _score_chunks(detector, TableChunks(args.data, args.chunk_rows), args)
+    codes = _na_values(args.data, args, _left_out(args))
+    _score_chunks(detector, TableChunks(args.data, args.chunk_rows, codes), args)
     return 0
 
 
@@ -479,8 +513,8 @@ def _names(columns):
 def _impute(args):
     from skvae import VAEImputer
 
-    frame = read_table(args.data)
     unchanged = list(dict.fromkeys([*([args.id] if args.id else []), *args.keep]))
+    frame = read_table(args.data, na_values=_na_values(args.data, args, unchanged))
     _require_columns(frame, unchanged)
     modelled = frame.drop(columns=unchanged)
     if modelled.shape[1] == 0:

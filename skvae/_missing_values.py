@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-__all__ = ["codes_are_holes", "mark_missing"]
+__all__ = ["codes_are_holes", "mark_codes_in_columns", "mark_missing"]
 
 
 def codes_are_holes(missing_values):
@@ -51,6 +51,32 @@ def mark_missing(X, missing_values):
         array = array.copy()
     array[hits] = np.nan
     return array
+
+
+def mark_codes_in_columns(frame, codes):
+    """``frame`` with the cells of each column of ``codes`` (a dict of column
+    to codes given as text, as on a command line) as holes.
+
+    A code matches the text itself and, where it reads as a number, that
+    number: ``"-1"`` is a hole in a column of integers and in one of text.
+    """
+    if not codes:
+        return frame
+    frame = frame.copy()
+    for name, texts in codes.items():
+        column = frame[name]
+        for text in texts:
+            for code in (text, *_as_number(text)):
+                column = _marked_column(column, code)
+        frame[name] = column
+    return frame
+
+
+def _as_number(text):
+    try:
+        return (float(text),)
+    except ValueError:
+        return ()
 
 
 def _marked_column(column, missing_values):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from skvae._missing_values import mark_codes_in_columns
+
 __all__ = [
     "CSV_OPTIONS",
     "ChunkError",
@@ -63,11 +65,15 @@ class TableChunks:
         A ``.csv`` (also ``.txt``, ``.gz``) or ``.parquet`` file.
     chunk_rows : int
         Rows per chunk.
+    na_values : dict, default=None
+        Codes of an empty cell per column, as text (``{"age": ["-1"]}``), read
+        as missing cells (:func:`~skvae._missing_values.mark_codes_in_columns`).
     """
 
-    def __init__(self, path, chunk_rows):
+    def __init__(self, path, chunk_rows, na_values=None):
         self.path = Path(path)
         self.chunk_rows = int(chunk_rows)
+        self.na_values = na_values or {}
         self.n_rows = None  # known after one full iteration
         self._text_columns = None
 
@@ -89,7 +95,7 @@ class TableChunks:
             # per row group read: 1.6 GB over a 1.4 GB file, 0.46 GB without.
             with pq.ParquetFile(self.path, pre_buffer=False) as parquet:
                 for batch in parquet.iter_batches(batch_size=self.chunk_rows):
-                    yield batch.to_pandas()
+                    yield mark_codes_in_columns(batch.to_pandas(), self.na_values)
         else:
             separator = csv_separator(self.path)
             if self._text_columns is None:
@@ -97,6 +103,7 @@ class TableChunks:
                     self.path,
                     sep=separator,
                     nrows=self.chunk_rows,
+                    na_values=self.na_values,
                     **CSV_OPTIONS,
                 )
                 self._text_columns = [
@@ -110,6 +117,7 @@ class TableChunks:
                 sep=separator,
                 chunksize=self.chunk_rows,
                 dtype=dict.fromkeys(self._text_columns, str) or None,
+                na_values=self.na_values,
                 **CSV_OPTIONS,
             ) as reader:
                 yield from reader

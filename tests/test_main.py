@@ -327,3 +327,40 @@ def test_an_error_in_a_later_chunk_names_its_rows(saved_model, table, tmp_path, 
     err = capsys.readouterr().err
     assert err.startswith("skvae score: error: rows 200-299: ")
     assert "'mean radius'" in err
+
+
+def test_na_values_codes_are_read_as_empty_cells(table, saved_model, tmp_path, capsys):
+    holes = pd.read_csv(table).iloc[:120]
+    holes.iloc[::6, 2] = None
+    coded = holes.fillna(-1).astype({holes.columns[3]: object})
+    coded.iloc[1::6, 3] = "?"
+    holes.iloc[1::6, 3] = None
+    empty, with_codes = tmp_path / "empty.csv", tmp_path / "coded.csv"
+    holes.to_csv(empty, index=False)
+    coded.to_csv(with_codes, index=False)
+    # A detector reads the codes as it reads empty cells, whole or in chunks.
+    for chunk_args in ([], ["--chunk-rows", "50", "--passes", "2"]):
+        outs = tmp_path / "a.csv", tmp_path / "b.csv"
+        common = ["--top", "1", *chunk_args]
+        assert main(["detect", str(empty), "--out", str(outs[0]), *common]) == 0
+        argv = ["detect", str(with_codes), "--out", str(outs[1]), *common]
+        assert main([*argv, "--na-values", "-1", "?"]) == 0
+        pd.testing.assert_frame_equal(pd.read_csv(outs[1]), pd.read_csv(outs[0]))
+    for path, codes in ((empty, []), (with_codes, ["--na-values", "-1", "?"])):
+        out = tmp_path / f"scored_{path.name}"
+        argv = ["score", str(saved_model), str(path), "--out", str(out)]
+        assert main([*argv, "--chunk-rows", "50", *codes]) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "scored_coded.csv"),
+        pd.read_csv(tmp_path / "scored_empty.csv"),
+    )
+    # impute fills them, and leaves them as written in the columns it keeps.
+    coded["note"] = ["-1", "?", "x"] * 40
+    coded.to_csv(with_codes, index=False)
+    out = tmp_path / "filled.csv"
+    argv = ["impute", str(with_codes), str(out), "--keep", "note"]
+    assert main([*argv, "--na-values", "-1", "?"]) == 0
+    filled = pd.read_csv(out, keep_default_na=False)
+    assert filled["note"].tolist() == coded["note"].tolist()
+    assert not filled.drop(columns="note").isin(["-1", "?", ""]).any().any()
+    assert "filled 40 empty cells" in capsys.readouterr().err

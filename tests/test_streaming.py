@@ -105,3 +105,19 @@ def test_progress_lines_without_a_bar(table, tmp_path, capsys, monkeypatch):
         "reading: 200 rows",
         "reading: 250 rows",
     ]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_na_values_are_read_as_holes_in_the_columns_named(tmp_path, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    table = pd.DataFrame(
+        {"count": [3, -1, 4, 5], "kind": ["a", "?", "b", "-1"], "id": [-1, 2, 3, 4]}
+    )
+    path = tmp_path / f"table{suffix}"
+    table.to_csv(path, index=False) if suffix == ".csv" else table.to_parquet(path)
+    codes = {"count": ["-1", "?"], "kind": ["-1", "?"]}
+    read = pd.concat(TableChunks(path, chunk_rows=3, na_values=codes))
+    assert read["count"].isna().tolist() == [False, True, False, False]
+    assert read["kind"].isna().tolist() == [False, True, False, True]
+    assert read["id"].tolist() == [-1, 2, 3, 4]
