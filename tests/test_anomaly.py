@@ -152,7 +152,8 @@ def test_no_cell_counts_below_its_training_floor(demo):
 
 def test_explanation_of_arrays_is_an_array(fitted_demo, demo):
     X, _ = demo
-    explanation = fitted_demo.explain(X.to_numpy()[:4])
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        explanation = fitted_demo.explain(X.to_numpy()[:4])
     assert isinstance(explanation, np.ndarray) and explanation.shape == (4, 30)
     # typical training rows sit near their median contribution
     assert abs(np.median(fitted_demo.explain(X).to_numpy())) < 0.1
@@ -250,7 +251,10 @@ def test_bad_input_gets_a_clear_error(fitted_demo, demo, wine_mixed):
     X, _ = demo
     with pytest.raises(ValueError, match="'mean radius' contains infinity"):
         fitted_demo.score_samples(X.assign(**{"mean radius": np.inf}))
-    with pytest.raises(ValueError, match="30 features"):
+    with (
+        pytest.warns(UserWarning, match="valid feature names"),
+        pytest.raises(ValueError, match="30 features"),
+    ):
         fitted_demo.score_samples(X.to_numpy()[:, :5])
     with pytest.raises(ValueError, match="0 sample"):
         VAEAnomalyDetector().fit(X.iloc[:0])
