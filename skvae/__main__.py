@@ -304,9 +304,13 @@ def _contamination(value):
         ) from None
 
 
-def read_table(path, rows=None, na_values=None):
+def read_table(path, rows=None, na_values=None, nullable=False):
     """Read a CSV or Parquet file (its first ``rows`` rows, if given) into a
-    DataFrame, with one-line errors; ``na_values`` as in :class:`TableChunks`."""
+    DataFrame, with one-line errors; ``na_values`` as in :class:`TableChunks`.
+
+    With ``nullable``, CSV columns come in pandas' nullable dtypes, so that a
+    column of whole numbers with empty cells stays integers (Int64), not floats.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -322,6 +326,7 @@ def read_table(path, rows=None, na_values=None):
                 sep=csv_separator(path),
                 nrows=rows,
                 na_values=na_values,
+                **({"dtype_backend": "numpy_nullable"} if nullable else {}),
                 **CSV_OPTIONS,
             )
         else:
@@ -514,7 +519,10 @@ def _impute(args):
     from skvae import VAEImputer
 
     unchanged = list(dict.fromkeys([*([args.id] if args.id else []), *args.keep]))
-    frame = read_table(args.data, na_values=_na_values(args.data, args, unchanged))
+    # Nullable dtypes: an integer column with empty cells is filled with
+    # integers and its cells are written back as read ("3", not "3.0").
+    codes = _na_values(args.data, args, unchanged)
+    frame = read_table(args.data, na_values=codes, nullable=True)
     _require_columns(frame, unchanged)
     modelled = frame.drop(columns=unchanged)
     if modelled.shape[1] == 0:

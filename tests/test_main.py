@@ -131,6 +131,22 @@ def test_impute_fills_the_empty_cells_of_a_file(table, tmp_path, capsys):
     assert "filled 20 empty cells" in capsys.readouterr().err
 
 
+def test_impute_keeps_an_integer_column_with_empty_cells_integers(tmp_path):
+    # pandas reads such a column as floats: it was written back as "3.0" and
+    # filled with fractions of a count.
+    rng = np.random.RandomState(0)
+    counts = rng.poisson(4, size=150).astype(object)
+    counts[::7] = None
+    table = pd.DataFrame({"count": counts, "x": rng.normal(size=150)})
+    path, out = tmp_path / "counts.csv", tmp_path / "filled.csv"
+    table.to_csv(path, index=False)
+    assert main(["impute", str(path), str(out)]) == 0
+    written = pd.read_csv(out, dtype=str)["count"]
+    assert written.str.fullmatch(r"\d+").all()
+    observed = table["count"].notna()
+    assert (written[observed] == table["count"][observed].astype(str)).all()
+
+
 def test_impute_writes_id_and_kept_columns_back_unchanged(table, tmp_path, capsys):
     holes = pd.read_csv(table).iloc[:120]
     holes.iloc[::6, 2] = None
