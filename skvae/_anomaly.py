@@ -15,7 +15,8 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import BaseVAE, fill_doc
+from skvae._base import BaseVAE
+from skvae._docstrings import fill_doc
 from skvae._draws import shared_normal_draws
 from skvae._network import gaussian_kl
 

@@ -16,7 +16,8 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from skvae._base import _CHUNK_ROWS, BaseVAE, fill_doc
+from skvae._base import _CHUNK_ROWS, BaseVAE
+from skvae._docstrings import fill_doc
 from skvae._sampling import read_target, rows_to_add, with_sampler_tags
 
 __all__ = ["VAEAugmenter"]

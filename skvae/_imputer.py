@@ -11,7 +11,8 @@ from sklearn.base import TransformerMixin, _fit_context, clone
 from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from skvae._base import BaseVAE, _EncodedRows, fill_doc
+from skvae._base import BaseVAE, _EncodedRows
+from skvae._docstrings import fill_doc
 from skvae._draws import shared_normal_draws
 from skvae._missing_values import codes_are_holes, mark_missing
 from skvae._residuals import (

@@ -8,7 +8,8 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._base import BaseVAE, fill_doc
+from skvae._base import BaseVAE
+from skvae._docstrings import fill_doc
 from skvae._row_noise import row_normals
 
 __all__ = ["VAETransformer"]
