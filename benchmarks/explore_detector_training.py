@@ -142,7 +142,7 @@ from sklearn.base import clone
 import skvae._anomaly as anomaly
 import skvae._base as base
 import skvae._network as network
-import skvae._tabular as tabular
+import skvae._schema as schema
 import skvae._training as training
 from skvae import VAEAnomalyDetector
 from skvae._network import FIND_MISSING, TabularVAE
@@ -546,7 +546,7 @@ def patch(lever):
             lever.epochs += 1
         return train_epoch(module, optimizer, X, **options)
 
-    guess_kind = tabular._guess_kind
+    guess_kind = schema._guess_kind
 
     def few_values_as_levels(name, series):
         kind = guess_kind(name, series)
@@ -633,7 +633,7 @@ def patch(lever):
     if lever.kind == "latent":
         VAEAnomalyDetector._columns_per_auto_latent = int(lever.values[0])
         VAEAnomalyDetector._auto_latent_range = (2, int(lever.values[1]))
-    tabular._guess_kind = few_values_as_levels
+    schema._guess_kind = few_values_as_levels
     if lever.kind == "synthval":
         copies = int(lever.values[0])
         VAEAnomalyDetector._restore_best_weights = True
