@@ -393,6 +393,7 @@ class BaseVAE(BaseEstimator):
         self._device = _resolve_device(self.device)
         self._seed = int(rng.randint(np.iinfo(np.int32).max))
         self._module_kwargs = self._network_shape(n_conditions)
+        self.n_components_ = self._module_kwargs["n_components"]
         self.loss_curve_ = []
         self.n_iter_ = self._n_steps = self.n_samples_seen_ = 0
         self._optimizer = self._reservoir = None
@@ -799,6 +800,8 @@ class BaseVAE(BaseEstimator):
         super().__setstate__(state)
         if module_state is not None:
             self._device = _resolve_device(self.device, fallback_to_cpu=True)
+            # Also for models pickled before the attribute (2026-11-30).
+            self.n_components_ = self._module_kwargs["n_components"]
             module = TabularVAE(**self._module_kwargs)
             module.load_state_dict(module_state)
             self.module_ = module.to(self._device).eval()

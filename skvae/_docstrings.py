@@ -120,6 +120,9 @@ _SHARED_ATTRIBUTES = """\
         How each input column is modelled, by column name (DataFrames) or
         position (arrays): ``"numeric"``, ``"binary"`` or ``"categorical"``.
 
+    n_components_ : int
+        Size of the latent space: ``n_components``, or what ``"auto"`` chose.
+
     module_ : torch.nn.Module
         The trained network (encoder, posterior, decoder and likelihood heads).
 
@@ -172,7 +175,7 @@ def fill_doc(cls):
     The docstring holds ``{vae_parameters}`` and ``{vae_attributes}`` on lines of
     their own, indented as its sections are. The defaults of ``n_components``
     and ``scaling``, which differ between the estimators, are read from
-    ``cls.__init__``; ``tests/test_base.py`` checks every documented default
+    ``cls.__init__``; ``tests/test_docstrings.py`` checks every documented default
     against the signature.
     """
     if cls.__doc__ is None:  # python -OO strips docstrings

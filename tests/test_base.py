@@ -71,6 +71,17 @@ def test_model_saved_for_cuda_loads_on_cpu(fitted, wine_mixed):
     )
 
 
+def test_n_components_says_what_auto_chose_and_survives_old_pickles(fitted):
+    # wine_spiky's 8 columns: "auto" takes a quarter, clipped to [2, 8].
+    assert fitted.n_components == "auto" and fitted.n_components_ == 2
+    assert fitted.n_components_ == fitted.module_.n_components
+    state = fitted.__getstate__()
+    del state["n_components_"]  # as pickled before the attribute existed
+    clone = VAEAnomalyDetector.__new__(VAEAnomalyDetector)
+    clone.__setstate__(state)
+    assert clone.n_components_ == 2
+
+
 def test_device_resolution():
     assert _resolve_device("cpu") == torch.device("cpu")
     assert _resolve_device(torch.device("cpu")) == torch.device("cpu")
