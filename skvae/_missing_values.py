@@ -94,6 +94,12 @@ def _marked_column(column, missing_values):
 
 def _equal(values, missing_values):
     """Elementwise ``values == missing_values`` as a bool array (holes: False)."""
+    values = np.asarray(values)
+    if values.dtype.kind in "biuf":
+        # Numbers compare in numpy; a text code matches none of them.
+        if isinstance(missing_values, str):
+            return np.zeros(values.shape, dtype=bool)
+        return values == missing_values
     with np.errstate(invalid="ignore"):
         hits = pd.Series(np.ravel(values, order="C"), dtype=object) == missing_values
     return hits.fillna(False).to_numpy(dtype=bool).reshape(np.shape(values))
