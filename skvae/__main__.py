@@ -208,15 +208,18 @@ def _add_na_values_option(parser):
     )
 
 
-def _na_values(path, args, left_out):
-    """``--na-values`` as codes per column of the file, outside ``left_out``."""
+def _na_values(path, args, left_out, columns=None):
+    """``--na-values`` as codes per column of the file (``columns``, else
+    read from its first row), outside ``left_out``; None without codes."""
     if not args.na_values:
         return None
-    columns = read_table(path, rows=1).columns
+    if columns is None:
+        columns = read_table(path, rows=1).columns
     return {c: list(args.na_values) for c in columns if c not in left_out}
 
 
 def _left_out(args):
+    """The ``--drop`` and ``--id`` columns, which the model does not see."""
     return [*args.drop, *([args.id] if args.id else [])]
 
 
@@ -253,7 +256,7 @@ def _version():
 
 def _model_columns(frame, args):
     """``frame`` without the ``--drop`` and ``--id`` columns, indexed by ``--id``."""
-    _require_columns(frame, [*args.drop, *([args.id] if args.id else [])])
+    _require_columns(frame, _left_out(args))
     if args.id:
         frame = frame.set_index(args.id)
     return frame.drop(columns=args.drop)
@@ -402,15 +405,15 @@ def _detect(args):
         random_state=args.random_state,
         verbose=args.verbose,
     )
-    codes = _na_values(args.data, args, _left_out(args))
     if args.chunk_rows is None:
+        codes = _na_values(args.data, args, _left_out(args))
         frame = _model_columns(read_table(args.data, na_values=codes), args)
         detector.fit(frame)
         if args.model_out is not None:
             joblib.dump(detector, args.model_out)
         _write(explain_table(detector, frame, args.top), args.out)
         return 0
-    chunks = _chunks(args.data, args.chunk_rows, codes)
+    chunks = _chunks(args.data, args.chunk_rows, args)
     if args.fit_fraction is not None:
         _fit_on_a_sample(detector, chunks, args)
     else:
@@ -463,9 +466,12 @@ def _score_chunks(detector, chunks, args):
         )
 
 
-def _chunks(path, chunk_rows, na_values=None):
-    read_table(path, rows=1)  # one-line errors for missing, empty, unreadable files
-    return TableChunks(path, chunk_rows, na_values)
+def _chunks(path, chunk_rows, args):
+    # The first row: one-line errors for missing, empty or unreadable files,
+    # and the columns that --na-values applies to.
+    head = read_table(path, rows=1)
+    codes = _na_values(path, args, _left_out(args), head.columns)
+    return TableChunks(path, chunk_rows, codes)
 
 
 def _score(args):
@@ -481,7 +487,7 @@ def _score(args):
     # files (as _chunks does) and the columns to check against the model's.
     head = read_table(args.data, rows=1)
     _check_model_columns(detector, _model_columns(head, args))
-    codes = _na_values(args.data, args, _left_out(args))
+    codes = _na_values(args.data, args, _left_out(args), head.columns)
     _score_chunks(detector, TableChunks(args.data, args.chunk_rows, codes), args)
     return 0
 
