@@ -459,9 +459,10 @@ class VAEImputer(TransformerMixin, BaseVAE):
             rows = self.module_.mode(torch.from_numpy(mean), probabilities=True)
             rows = rows.numpy()
         estimate = self._encoder.inverse_transform(rows)
-        filled = _keep_observed(table, estimate)
-        if codes_are_holes(self.missing_values) and isinstance(X, pd.DataFrame):
-            filled = _in_dtypes_of(filled, X)
+        # Holes given as a code were filled in a dtype that holds a hole (Int64
+        # for an int64 column with -1); the filled column goes back to X's.
+        coded = codes_are_holes(self.missing_values) and isinstance(X, pd.DataFrame)
+        filled = _keep_observed(table, estimate, X.dtypes if coded else None)
         if not self.add_indicator:
             return filled
         return self._with_indicators(table, filled)
@@ -590,31 +591,21 @@ class VAEImputer(TransformerMixin, BaseVAE):
         return tags
 
 
-def _keep_observed(X, estimate):
-    """``estimate`` where ``X`` has a hole, ``X`` itself elsewhere."""
+def _keep_observed(X, estimate, dtypes=None):
+    """``estimate`` where ``X`` has a hole, ``X`` itself elsewhere; a
+    DataFrame's columns in ``dtypes`` (default: the estimate's) where each can
+    hold its values."""
     if isinstance(estimate, pd.DataFrame):
         estimate.index = X.index
+        dtypes = estimate.dtypes if dtypes is None else dtypes
         out = {}
         for name in estimate.columns:
             column = X[name].where(X[name].notna(), estimate[name])
-            out[name] = _cast_if_lossless(column, estimate[name].dtype)
+            out[name] = _cast_if_lossless(column, dtypes[name])
         return pd.DataFrame(out, index=X.index)
     values = np.asarray(X)
     dtype = values.dtype if values.dtype.kind == "f" else estimate.dtype
     return np.where(pd.isna(values), estimate, values).astype(dtype)
-
-
-def _in_dtypes_of(filled, X):
-    """``filled`` in the dtypes of the columns of ``X`` that each can hold.
-
-    Holes given as a code (-1 in an int64 column) were filled in a dtype that
-    holds a hole (Int64); the filled column goes back to the input's dtype.
-    """
-    columns = [
-        _cast_if_lossless(filled.iloc[:, i], X.dtypes.iloc[i])
-        for i in range(filled.shape[1])
-    ]
-    return pd.concat(columns, axis=1).set_axis(filled.columns, axis=1)
 
 
 def _cast_if_lossless(column, dtype):
