@@ -48,8 +48,8 @@ default="elu"
         ``"binary"`` (a Bernoulli over two levels) or ``"categorical"`` (one
         level per distinct value). The guess: booleans binary, numbers numeric
         (0/1 numbers too), other columns categorical (binary with two levels);
-        a column of numbers written as text warns, a datetime column is an
-        error. ``column_kinds_`` says what was used.
+        a column of numbers written as text warns, a column of dates, times
+        or durations is an error. ``column_kinds_`` says what was used.
 
     point_mass_share : float in (0, 1] or None, default={point_mass_share_default}
         A numeric column in which an exact value holds at least this share of

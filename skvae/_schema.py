@@ -151,35 +151,32 @@ def _guess_kind(name, series):
     (also as objects: pandas' ``pd.NA`` keeps a column of numbers an object
     column), anything else categorical.
 
-    A datetime column has no sensible guess (its levels would be one-hot
-    encoded); an object column of numbers written as text is modelled as
+    A column of dates, times or durations has no sensible guess (its levels
+    would be one-hot encoded), whether numpy, pyarrow or Python objects hold
+    them; an object column of numbers written as text is modelled as
     categorical, with a warning.
     """
     dtype = series.dtype
+    if _holds_dates(dtype):
+        _refuse_dates(name, dtype)
     if pd.api.types.is_bool_dtype(dtype):
         return "binary"
-    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(
-        dtype
-    ):
-        raise ValueError(
-            f"Column {name!r} holds dates or times ({dtype}); skvae does not guess "
-            "how to model them. Convert it to numbers (say, days since a date, or "
-            "the year and month as columns of their own), or pass "
-            f"column_kinds={{{name!r}: 'categorical'}} to treat each value as a "
-            "level."
-        )
     if pd.api.types.is_numeric_dtype(dtype):
         return "numeric"
     if not isinstance(dtype, pd.CategoricalDtype):
         observed = series.dropna()
         # True/False with holes: what masking a bool column gives in pandas.
         inferred = pd.api.types.infer_dtype(observed) if len(observed) else None
+        if inferred in _DATE_LIKE:
+            _refuse_dates(name, f"{dtype} of {inferred} values")
         if inferred == "boolean":
             return "binary"
         if inferred in ("integer", "floating", "mixed-integer-float", "decimal"):
             return "numeric"
-        as_numbers = pd.to_numeric(observed, errors="coerce")
-        if len(observed) and as_numbers.notna().all():
+        # Through objects: on pyarrow strings pandas coerces a failed value
+        # to NaN rather than a null, which notna() would count as a number.
+        as_numbers = pd.to_numeric(observed.to_numpy(dtype=object), errors="coerce")
+        if len(observed) and pd.notna(as_numbers).all():
             warnings.warn(
                 f"Column {name!r} holds numbers as text ({observed.iloc[0]!r}, ...); "
                 "it is modelled as categorical, one level per distinct value. Pass "
@@ -188,6 +185,37 @@ def _guess_kind(name, series):
                 stacklevel=2,
             )
     return "categorical"
+
+
+# What infer_dtype calls dates and times held as objects (or pyarrow times).
+_DATE_LIKE = (
+    "datetime64",
+    "datetime",
+    "date",
+    "timedelta64",
+    "timedelta",
+    "time",
+    "period",
+)
+
+
+def _holds_dates(dtype):
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa  # an ArrowDtype exists only where pyarrow does
+
+        return pa.types.is_temporal(dtype.pyarrow_dtype)
+    # kind "M"/"m": numpy's datetimes (with or without a time zone) and durations
+    return dtype.kind in ("M", "m") or isinstance(dtype, pd.PeriodDtype)
+
+
+def _refuse_dates(name, what):
+    raise ValueError(
+        f"Column {name!r} holds dates or times ({what}); skvae does not guess "
+        "how to model them. Convert it to numbers (say, days since a date, or "
+        "the year and month as columns of their own), or pass "
+        f"column_kinds={{{name!r}: 'categorical'}} to treat each value as a "
+        "level."
+    )
 
 
 def _point_masses(values, share, most, keep):

@@ -1,3 +1,4 @@
+import datetime
 import warnings
 
 import numpy as np
@@ -53,6 +54,62 @@ def test_guesses_warn_where_a_column_is_probably_not_what_it_seems():
         _infer_schema("id", pd.Series([f"row{i}" for i in range(60)]))
     with pytest.raises(ValueError, match="holds dates or times"):
         _guess_kind("d", pd.Series(pd.date_range("2026-01-01", periods=3)))
+
+
+def _dates_held_by_pyarrow():
+    pa = pytest.importorskip("pyarrow")
+    days = [datetime.date(2026, 1, 1), None, datetime.date(2026, 1, 3)]
+    times = [datetime.time(8), None, datetime.time(9)]
+    return [
+        pd.Series(days, dtype=pd.ArrowDtype(pa.date32())),
+        pd.Series(pd.date_range("2026-01-01", periods=3)).astype(
+            "timestamp[ns][pyarrow]"
+        ),
+        pd.Series(pd.to_timedelta([1, 2, 3], unit="D")).astype("duration[ns][pyarrow]"),
+        pd.Series(times, dtype=pd.ArrowDtype(pa.time64("us"))),
+    ]
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        pd.Series(pd.date_range("2026-01-01", periods=3, tz="UTC")),
+        pd.Series(pd.to_timedelta([1, 2, 3], unit="D")),
+        pd.Series(pd.period_range("2026-01", periods=3, freq="M")),
+        # Python objects, as `.dt.date` or a database driver gives them
+        pd.Series([datetime.date(2026, 1, 1), None, datetime.date(2026, 1, 3)]),
+        pd.Series([datetime.time(8), datetime.time(9)]),
+        pd.Series([datetime.timedelta(1), datetime.timedelta(2)], dtype=object),
+    ],
+    ids=[
+        "datetime-tz",
+        "timedelta",
+        "period",
+        "date-objects",
+        "time-objects",
+        "timedelta-objects",
+    ],
+)
+def test_dates_and_times_are_refused_however_they_are_held(series):
+    with pytest.raises(ValueError, match="'t' holds dates or times"):
+        _guess_kind("t", series)
+
+
+def test_dates_and_times_held_by_pyarrow_are_refused():
+    for series in _dates_held_by_pyarrow():
+        with pytest.raises(ValueError, match="'t' holds dates or times"):
+            _guess_kind("t", series)
+
+
+def test_pyarrow_strings_are_levels_without_the_numbers_as_text_warning():
+    pytest.importorskip("pyarrow")
+    words = pd.Series(["x", None, "y", "z"]).convert_dtypes(dtype_backend="pyarrow")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _guess_kind("w", words) == "categorical"
+    numbers = pd.Series(["1", "2", None]).convert_dtypes(dtype_backend="pyarrow")
+    with pytest.warns(UserWarning, match="holds numbers as text"):
+        assert _guess_kind("t", numbers) == "categorical"
 
 
 def test_columns_that_cannot_be_modelled_are_refused_by_name():
