@@ -600,7 +600,17 @@ def _keep_observed(X, estimate, dtypes=None):
         dtypes = estimate.dtypes if dtypes is None else dtypes
         out = {}
         for name in estimate.columns:
-            column = X[name].where(X[name].notna(), estimate[name])
+            observed = X[name].notna()
+            try:
+                column = X[name].where(observed, estimate[name])
+            except (TypeError, ValueError):
+                # X's dtype cannot hold the fills (a column fitted as floats,
+                # given as integers): combined as objects, cast below.
+                column = (
+                    X[name]
+                    .astype(object)
+                    .where(observed, estimate[name].astype(object))
+                )
             out[name] = _cast_if_lossless(column, dtypes[name])
         return pd.DataFrame(out, index=X.index)
     values = np.asarray(X)

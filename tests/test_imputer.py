@@ -66,6 +66,31 @@ def test_fills_every_hole_and_keeps_every_observed_cell(imputer, holed_wine, req
     assert set(filled["hue_level"]) <= {"low", "mid", "high"}
 
 
+def test_a_column_fitted_as_floats_and_given_as_integers_is_filled(fitted, holed_wine):
+    # proline holds whole numbers; a nullable Int64 column cannot hold its fills
+    holed, _ = holed_wine
+    assert holed["proline"].dtype == "float64"
+    filled = fitted.transform(holed.astype({"proline": "Int64"}))
+    pd.testing.assert_frame_equal(filled, fitted.transform(holed))
+
+
+def test_pyarrow_backed_tables_are_modelled_and_filled_as_their_numpy_twins(
+    fitted, holed_wine
+):
+    pytest.importorskip("pyarrow")
+    holed, holes = holed_wine
+    arrow = holed.convert_dtypes(dtype_backend="pyarrow")
+    # the output keeps the training table's dtypes, as for any input
+    pd.testing.assert_frame_equal(fitted.transform(arrow), fitted.transform(holed))
+    refitted = VAEImputer(random_state=0, max_epochs=2, **FAST).fit(arrow)
+    assert refitted.column_kinds_ == fitted.column_kinds_
+    filled = refitted.transform(arrow)
+    assert filled.dtypes.to_dict() == arrow.dtypes.to_dict()
+    assert not filled.isna().any().any()
+    observed = pd.DataFrame(~holes, columns=arrow.columns)
+    pd.testing.assert_frame_equal(filled[observed], arrow[observed])
+
+
 def test_fills_better_than_the_mean_and_the_mode(fitted, holed_wine, wine_mixed):
     holed, holes = holed_wine
     filled = fitted.transform(holed)
