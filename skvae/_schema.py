@@ -214,7 +214,7 @@ def _refuse_dates(name, what):
         "how to model them. Convert it to numbers (say, days since a date, or "
         "the year and month as columns of their own), or pass "
         f"column_kinds={{{name!r}: 'categorical'}} to treat each value as a "
-        "level."
+        "level. On the command line, leave it out with --drop."
     )
 
 

@@ -259,6 +259,21 @@ def test_parquet_without_pyarrow_names_the_extra(tmp_path, capsys, monkeypatch):
         assert "pip install 'skvae[parquet]'" in capsys.readouterr().err
 
 
+def test_a_date_column_is_refused_with_the_option_that_leaves_it_out(
+    table, tmp_path, capsys
+):
+    pytest.importorskip("pyarrow")
+    frame = pd.read_csv(table)
+    frame.insert(0, "day", pd.date_range("2026-01-01", periods=len(frame)))
+    path = tmp_path / "dated.parquet"
+    frame.to_parquet(path)
+    capsys.readouterr()
+    assert main(["detect", str(path), "--top", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "'day' holds dates or times" in err and "--drop" in err
+    assert main(["detect", str(path), "--top", "0", "--drop", "day"]) == 0
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGPIPE"), reason="no SIGPIPE here")
 def test_a_closed_pipe_ends_the_output_quietly(saved_model, table, tmp_path):
     model = saved_model
