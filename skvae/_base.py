@@ -1,9 +1,8 @@
-"""BaseVAE: parameters, fitting, device and pickling shared by the estimators."""
+"""BaseVAE: parameters, fitting and pickling shared by the estimators."""
 
 # License: BSD 3-Clause
 
 import contextlib
-import copy
 import functools
 import math
 import warnings
@@ -17,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skvae._device import float64_copy, resolve_device, rows_on_device, to_cpu
 from skvae._hidden_cells import HiddenCellCheck
 from skvae._incremental import RowReservoir, reservoir_capacity
 from skvae._network import ACTIVATIONS, TabularVAE
@@ -313,7 +313,7 @@ class BaseVAE(BaseEstimator):
         with self._seeded(seed) as generator:
             if not warm:
                 self.module_ = TabularVAE(**self._module_kwargs).to(device)
-            pick = functools.partial(_rows_on_device, device=device)
+            pick = functools.partial(rows_on_device, device=device)
             X_val = pick(data, val_rows)
             history = train_vae(
                 self.module_,
@@ -376,7 +376,7 @@ class BaseVAE(BaseEstimator):
         """Count one training run (a fit, or a partial_fit call) in the fitted
         attributes, refresh the float64 copy that predicts, and call the
         schema hook."""
-        self._module64 = _float64_copy(self.module_)
+        self._module64 = float64_copy(self.module_)
         self.loss_curve_ = self.loss_curve_ + list(losses)
         self.best_loss_ = min(self.loss_curve_)
         self.n_iter_ += n_epochs
@@ -390,7 +390,7 @@ class BaseVAE(BaseEstimator):
         Returns the encoded ``X``. The network itself is built under the seed.
         """
         data = self._encode(X, reset=True)
-        self._device = _resolve_device(self.device)
+        self._device = resolve_device(self.device)
         self._seed = int(rng.randint(np.iinfo(np.int32).max))
         self._module_kwargs = self._network_shape(n_conditions)
         self.n_components_ = self._module_kwargs["n_components"]
@@ -461,8 +461,8 @@ class BaseVAE(BaseEstimator):
             if first:
                 self.module_ = TabularVAE(**self._module_kwargs).to(device)
             optimizer = self._incremental_optimizer()
-            x = _rows_on_device(data, slice(None), device)
-            cond = _rows_on_device(condition, slice(None), device)
+            x = rows_on_device(data, slice(None), device)
+            cond = rows_on_device(condition, slice(None), device)
             self.module_.train()
             loss, n_batches = train_epoch(
                 self.module_,
@@ -601,7 +601,7 @@ class BaseVAE(BaseEstimator):
         finally:
             self.module_.to(self._device)
         self._pending_indicators = None
-        self._module64 = _float64_copy(self.module_)
+        self._module64 = float64_copy(self.module_)
 
     def _needs_indicators(self, x):
         """Whether encoded rows ``x`` hide a variable whose indicators fit
@@ -776,7 +776,7 @@ class BaseVAE(BaseEstimator):
         state.pop("_module64", None)
         optimizer = state.pop("_optimizer", None)
         if optimizer is not None:
-            state["_optimizer_state"] = _to_cpu(optimizer.state_dict())
+            state["_optimizer_state"] = to_cpu(optimizer.state_dict())
         state["_skvae_version"] = _skvae_version()
         state["_torch_version"] = torch.__version__
         return state
@@ -799,13 +799,13 @@ class BaseVAE(BaseEstimator):
         module_state = state.pop("_module_state", None)
         super().__setstate__(state)
         if module_state is not None:
-            self._device = _resolve_device(self.device, fallback_to_cpu=True)
+            self._device = resolve_device(self.device, fallback_to_cpu=True)
             # Also for models pickled before the attribute (2026-11-30).
             self.n_components_ = self._module_kwargs["n_components"]
             module = TabularVAE(**self._module_kwargs)
             module.load_state_dict(module_state)
             self.module_ = module.to(self._device).eval()
-            self._module64 = _float64_copy(self.module_)
+            self._module64 = float64_copy(self.module_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -834,21 +834,6 @@ class _EncodedRows:
         return self._encoder.transform(self._X[rows])
 
 
-def _to_cpu(value):
-    """``value`` (nested dicts and lists of tensors) with every tensor on the CPU."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu()
-    if isinstance(value, dict):
-        return {k: _to_cpu(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_to_cpu(v) for v in value)
-    return value
-
-
-def _float64_copy(module):
-    return copy.deepcopy(module).to(torch.float64).eval()
-
-
 def _holds_categories(X):
     """Whether ``X`` is an object or string array that does not convert to floats."""
     if not isinstance(X, np.ndarray):
@@ -866,53 +851,6 @@ def _holds_categories(X):
         # (say, a dict) gets scikit-learn's TypeError from the numeric path.
         return bool(pd.isna(X).any())
     return False
-
-
-def _rows_on_device(array, rows, device):
-    """The given rows of ``array`` as a float32 tensor on ``device``, or None."""
-    if array is None or rows is None:
-        return None
-    return torch.as_tensor(array[rows], dtype=torch.float32, device=device)
-
-
-def _resolve_device(device, fallback_to_cpu=False):
-    if isinstance(device, torch.device):
-        resolved = device
-    elif device == "auto":
-        resolved = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    else:
-        try:
-            resolved = torch.device(device)
-        except RuntimeError:
-            raise ValueError(
-                "device must be 'auto', 'cpu', 'cuda' or a torch device, "
-                f"got {device!r}."
-            ) from None
-    if resolved.type not in ("cpu", "cuda"):
-        # Predictions run on a float64 copy of the network, which MPS and other
-        # accelerators do not support.
-        raise ValueError(
-            f"device={device!r}: skvae runs on 'cpu' or 'cuda' devices only, not "
-            f"{resolved.type!r}."
-        )
-    if resolved.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            missing = "CUDA is not available"
-        elif resolved.index is not None and resolved.index >= count:
-            missing = f"this machine has {count} CUDA device(s)"
-        else:
-            return resolved
-        if fallback_to_cpu:
-            warnings.warn(
-                f"The model was saved for device={device!r}, but {missing} here; "
-                "it runs on the CPU.",
-                UserWarning,
-                stacklevel=3,
-            )
-            return torch.device("cpu")
-        raise ValueError(f"device={device!r} was asked for, but {missing}.")
-    return resolved
 
 
 def _skvae_version():

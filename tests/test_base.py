@@ -9,7 +9,7 @@ import torch
 
 import skvae
 from skvae import VAEAnomalyDetector, VAEAugmenter, VAEImputer, VAETransformer
-from skvae._base import _resolve_device, auto_step_budget
+from skvae._base import auto_step_budget
 
 
 @pytest.fixture(scope="module")
@@ -80,24 +80,6 @@ def test_n_components_says_what_auto_chose_and_survives_old_pickles(fitted):
     clone = VAEAnomalyDetector.__new__(VAEAnomalyDetector)
     clone.__setstate__(state)
     assert clone.n_components_ == 2
-
-
-def test_device_resolution():
-    assert _resolve_device("cpu") == torch.device("cpu")
-    assert _resolve_device(torch.device("cpu")) == torch.device("cpu")
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert _resolve_device("auto").type == expected
-
-
-def test_devices_that_cannot_run_the_model_are_refused_by_name():
-    # MPS has no float64, which predictions use; it used to fail inside torch.
-    with pytest.raises(ValueError, match="device='mps'.*'cpu' or 'cuda'"):
-        _resolve_device("mps")
-    beyond = f"cuda:{torch.cuda.device_count()}"
-    with pytest.raises(ValueError, match=f"device='{beyond}' was asked for, but"):
-        _resolve_device(beyond)
-    with pytest.warns(UserWarning, match=f"saved for device='{beyond}'"):
-        assert _resolve_device(beyond, fallback_to_cpu=True).type == "cpu"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
