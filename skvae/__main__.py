@@ -3,7 +3,6 @@
 # License: BSD 3-Clause
 
 import argparse
-import contextlib
 import os
 import signal
 import sys
@@ -15,18 +14,14 @@ import numpy as np
 import pandas as pd
 
 from skvae._base import _MAX_EPOCHS_AUTO
-from skvae._missing_values import mark_codes_in_columns
-from skvae._streaming import CSV_OPTIONS, TableChunks, csv_separator, for_each_chunk
+from skvae._streaming import TableChunks, csv_separator, for_each_chunk
+from skvae._table_files import InputError, read_table, table_output, write_table
 
 __all__ = ["main"]
 
 _EXIT_BAD_INPUT = 2
 # What a shell reports for a program ended by SIGPIPE (128 + 13).
 _EXIT_BROKEN_PIPE = 141
-
-
-class InputError(Exception):
-    """A problem with the user's files or data, reported in one line."""
 
 
 def run():
@@ -136,7 +131,8 @@ def _parser():
     impute.add_argument(
         "out",
         type=Path,
-        help="the filled table, as CSV (with the input's column separator)",
+        help="the filled table: Parquet if the name ends in .parquet, else CSV "
+        "(with the input's column separator)",
     )
     impute.add_argument(
         "--id",
@@ -224,7 +220,12 @@ def _left_out(args):
 
 
 def _add_output_options(parser):
-    parser.add_argument("--out", type=Path, help="write the CSV here (default: stdout)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="write the results here: Parquet if the name ends in .parquet, else "
+        "CSV (default: CSV on stdout)",
+    )
     parser.add_argument(
         "--top",
         type=int,
@@ -307,45 +308,6 @@ def _contamination(value):
         ) from None
 
 
-def read_table(path, rows=None, na_values=None, nullable=False):
-    """Read a CSV or Parquet file (its first ``rows`` rows, if given) into a
-    DataFrame, with one-line errors; ``na_values`` as in :class:`TableChunks`.
-
-    With ``nullable``, CSV columns come in pandas' nullable dtypes, so that a
-    column of whole numbers with empty cells stays integers (Int64), not floats.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet" and rows is not None:
-            frame = next(iter(TableChunks(path, rows, na_values)), pd.DataFrame())
-        elif suffix == ".parquet":
-            frame = mark_codes_in_columns(pd.read_parquet(path), na_values or {})
-        elif suffix in (".csv", ".txt", ".gz"):
-            frame = pd.read_csv(
-                path,
-                sep=csv_separator(path),
-                nrows=rows,
-                na_values=na_values,
-                **({"dtype_backend": "numpy_nullable"} if nullable else {}),
-                **CSV_OPTIONS,
-            )
-        else:
-            raise InputError(f"{path}: expected a .csv or .parquet file")
-    except ImportError as exc:
-        raise InputError(
-            f"{path}: reading Parquet needs pyarrow: pip install 'skvae[parquet]' "
-            f"({exc})"
-        ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable table ({exc})") from None
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise InputError(f"{path}: the table is empty")
-    return frame
-
-
 def explain_table(detector, frame, top):
     """Scores, flags and the ``top`` most unusual columns of each row (none
     and no ``top_columns`` for ``top=0``)."""
@@ -371,30 +333,8 @@ def explain_table(detector, frame, top):
 
 
 def _write(result, out):
-    with _output(out) as write:
+    with table_output(out) as write:
         write(result)
-
-
-@contextlib.contextmanager
-def _output(out):
-    """Yield ``write(result)``, appending result tables to one CSV (``out``, or
-    stdout), the header with the first."""
-    handle = sys.stdout if out is None else open(out, "w", newline="")
-    written = 0
-
-    def write(result):
-        nonlocal written
-        label = result.index.name or "row"
-        result.to_csv(handle, index_label=label, header=written == 0)
-        written += len(result)
-
-    try:
-        yield write
-    finally:
-        if out is not None:
-            handle.close()
-    if out is not None:
-        print(f"wrote {written} rows to {out}", file=sys.stderr)
 
 
 def _detect(args):
@@ -455,7 +395,7 @@ def _train_over_chunks(detector, chunks, args):
 
 
 def _score_chunks(detector, chunks, args):
-    with _output(args.out) as write:
+    with table_output(args.out) as write:
         for_each_chunk(
             chunks,
             lambda chunk: write(
@@ -537,8 +477,7 @@ def _impute(args):
     filled = imputer.fit_transform(modelled).set_axis(frame.index)
     filled = pd.concat([filled, frame[unchanged]], axis=1)[frame.columns]
     parquet = args.data.suffix.lower() == ".parquet"
-    separator = "," if parquet else csv_separator(args.data)
-    filled.to_csv(args.out, index=False, sep=separator)
+    write_table(filled, args.out, "," if parquet else csv_separator(args.data))
     print(
         f"filled {int(modelled.isna().to_numpy().sum())} empty cells; wrote "
         f"{len(filled)} rows to {args.out}",

@@ -312,6 +312,42 @@ def test_score_in_chunks_writes_what_one_pass_writes(saved_model, table, tmp_pat
     pd.testing.assert_frame_equal(pd.read_csv(chunked), pd.read_csv(whole))
 
 
+def test_results_are_written_as_parquet_when_out_says_so(saved_model, table, tmp_path):
+    pytest.importorskip("pyarrow")
+    frame = pd.read_csv(table)
+    frame.insert(0, "patient", [f"p{i}" for i in range(len(frame))])
+    path = tmp_path / "ids.csv"
+    frame.to_csv(path, index=False)
+    csv, parquet = tmp_path / "scores.csv", tmp_path / "scores.parquet"
+    score = ["score", str(saved_model), str(path), "--id", "patient", "--out"]
+    assert main([*score, str(csv)]) == 0
+    for chunking in ([], ["--chunk-rows", "50"]):
+        assert main([*score, str(parquet), *chunking]) == 0
+        pd.testing.assert_frame_equal(pd.read_parquet(parquet), pd.read_csv(csv))
+
+
+def test_impute_writes_parquet_with_its_dtypes(tmp_path):
+    pytest.importorskip("pyarrow")
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame(
+        {
+            "count": pd.array(rng.poisson(4, size=150), dtype="Int64"),
+            "kind": pd.Categorical(rng.choice(["a", "b", "c"], size=150)),
+            "x": rng.normal(size=150),
+        }
+    )
+    table.loc[::7, "count"] = None
+    table.loc[::9, "kind"] = None
+    path, out = tmp_path / "holes.parquet", tmp_path / "filled.parquet"
+    table.to_parquet(path)
+    assert main(["impute", str(path), str(out)]) == 0
+    filled = pd.read_parquet(out)  # a CSV under a .parquet name fails here
+    assert filled.dtypes.to_dict() == table.dtypes.to_dict()
+    assert not filled.isna().any().any()
+    observed = table.notna()
+    pd.testing.assert_frame_equal(filled[observed], table[observed])
+
+
 def test_detect_in_chunks_trains_with_partial_fit(table, tmp_path):
     out, model_path = tmp_path / "scores.csv", tmp_path / "model.joblib"
     args = ["detect", str(table), "--chunk-rows", "100", "--top", "0"]
