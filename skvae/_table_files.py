@@ -3,6 +3,7 @@
 # License: BSD 3-Clause
 
 import contextlib
+import gzip
 import sys
 from pathlib import Path
 
@@ -81,12 +82,18 @@ def write_table(frame, path, separator=","):
 def table_output(out):
     """Yield ``write(result)``, appending result tables (their index as the
     first column) to one file, ``out``, or to stdout: Parquet where ``out``
-    ends in ``.parquet``, else CSV with the header once."""
+    ends in ``.parquet``, else CSV with the header once (gzipped where
+    ``out`` ends in ``.gz``)."""
     if out is not None and _is_parquet(out):
         with _parquet_output(out) as write:
             yield write
         return
-    handle = sys.stdout if out is None else open(out, "w", newline="")
+    if out is None:
+        handle = sys.stdout
+    elif Path(out).suffix.lower() == ".gz":  # as pandas' to_csv infers it
+        handle = gzip.open(out, "wt", newline="")
+    else:
+        handle = open(out, "w", newline="")
     written = 0
 
     def write(result):

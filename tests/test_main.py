@@ -312,7 +312,9 @@ def test_score_in_chunks_writes_what_one_pass_writes(saved_model, table, tmp_pat
     pd.testing.assert_frame_equal(pd.read_csv(chunked), pd.read_csv(whole))
 
 
-def test_results_are_written_as_parquet_when_out_says_so(saved_model, table, tmp_path):
+def test_results_are_written_as_parquet_or_gzip_when_out_says_so(
+    saved_model, table, tmp_path
+):
     pytest.importorskip("pyarrow")
     frame = pd.read_csv(table)
     frame.insert(0, "patient", [f"p{i}" for i in range(len(frame))])
@@ -324,6 +326,9 @@ def test_results_are_written_as_parquet_when_out_says_so(saved_model, table, tmp
     for chunking in ([], ["--chunk-rows", "50"]):
         assert main([*score, str(parquet), *chunking]) == 0
         pd.testing.assert_frame_equal(pd.read_parquet(parquet), pd.read_csv(csv))
+    gzipped = tmp_path / "scores.csv.gz"  # compressed, as pandas writes .gz
+    assert main([*score, str(gzipped), "--chunk-rows", "50"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(gzipped), pd.read_csv(csv))
 
 
 def test_impute_writes_parquet_with_its_dtypes(tmp_path):
