@@ -399,20 +399,30 @@ class TabularEncoder:
                 f"{len(self.columns_)}."
             )
         scaled, mixtures = self._encode_numeric(self._numeric_block(frame))
-        blocks = [scaled]
+        # Filled in place: one-hot blocks of many levels (a column of IDs)
+        # made float64 copies and a stacked copy several times this size.
+        encoded = np.empty((frame.shape[0], self.n_encoded_), dtype=np.float32)
+        encoded[:, : scaled.shape[1]] = scaled
+        at = scaled.shape[1]
         for i in self.binary_index_:
             codes = self._codes(i, frame.iloc[:, i])
-            blocks.append(np.where(codes >= 0, codes, np.nan)[:, None])
+            encoded[:, at] = np.where(codes >= 0, codes, np.nan)
+            at += 1
         for i in self.flagged_index_:
-            blocks.append(frame.iloc[:, i].isna().to_numpy(dtype=np.float64)[:, None])
+            encoded[:, at] = frame.iloc[:, i].isna().to_numpy()
+            at += 1
         for i in self.categorical_index_:
             codes = self._codes(i, frame.iloc[:, i])
-            onehot = np.zeros((len(codes), len(self.columns_[i].levels)))
+            onehot = encoded[:, at : at + len(self.columns_[i].levels)]
+            onehot[:] = 0.0
             known = codes >= 0
             onehot[np.flatnonzero(known), codes[known]] = 1.0
             onehot[~known] = np.nan
-            blocks.append(onehot)
-        return np.hstack(blocks + mixtures).astype(np.float32)
+            at += onehot.shape[1]
+        for block in mixtures:
+            encoded[:, at : at + block.shape[1]] = block
+            at += block.shape[1]
+        return encoded
 
     def _check_fits_schema(self, X, encoded):
         """Raise ``ValueError`` naming the first column of ``X`` that holds a
