@@ -423,6 +423,10 @@ def _score(args):
         raise InputError(f"{args.model}: not a saved skvae model ({exc})") from None
     if not hasattr(detector, "explain"):
         raise InputError(f"{args.model}: not a saved VAEAnomalyDetector")
+    if not hasattr(detector, "module_"):
+        raise InputError(
+            f"{args.model}: a VAEAnomalyDetector saved before it was fitted"
+        )
     # The first row gives one-line errors for missing, empty or unreadable
     # files (as _chunks does) and the columns to check against the model's.
     head = read_table(args.data, rows=1)

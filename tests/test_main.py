@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from skvae import VAEAnomalyDetector
 from skvae.__main__ import main
 from skvae._streaming import CSV_OPTIONS
 from skvae.datasets import load_demo
@@ -89,6 +90,9 @@ def test_score_rejects_a_file_that_is_no_model(table, tmp_path, capsys):
     fake.write_text("not a model")
     assert main(["score", str(fake), str(table)]) == 2
     assert "not a saved skvae model" in capsys.readouterr().err
+    joblib.dump(VAEAnomalyDetector(), fake)
+    assert main(["score", str(fake), str(table)]) == 2
+    assert "saved before it was fitted" in capsys.readouterr().err
 
 
 def test_no_command_prints_help(capsys):
