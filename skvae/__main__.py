@@ -119,7 +119,9 @@ def _parser():
         help="rows read, scored and written at a time (memory grows with this, "
         "not with the file)",
     )
-    score.add_argument("--verbose", type=int, default=0, help="1: progress on stderr")
+    score.add_argument(
+        "--verbose", type=_count, default=0, help="1: progress on stderr"
+    )
     score.set_defaults(run=_score)
 
     impute = sub.add_parser(
@@ -157,7 +159,7 @@ def _parser():
         formatter_class=defaults,
     )
     demo.add_argument(
-        "--random-state", type=int, default=0, help="seed of the detector's fit"
+        "--random-state", type=_count, default=0, help="seed of the detector's fit"
     )
     demo.set_defaults(run=_demo)
     return parser
@@ -228,7 +230,7 @@ def _add_output_options(parser):
     )
     parser.add_argument(
         "--top",
-        type=int,
+        type=_count,
         default=3,
         help="explaining columns listed per row (0: no explanations, faster)",
     )
@@ -237,13 +239,13 @@ def _add_output_options(parser):
 def _add_fit_options(parser):
     parser.add_argument(
         "--random-state",
-        type=int,
+        type=_count,
         default=0,
         help="seed of the fit, for repeatable runs",
     )
     parser.add_argument(
         "--verbose",
-        type=int,
+        type=_count,
         default=0,
         help="training progress on stderr: 1 about 20 lines, 2 one line per epoch",
     )
@@ -274,12 +276,20 @@ def _require_columns(frame, names):
 
 
 def _positive_int(value):
+    return _int_from(value, 1, "a positive integer")
+
+
+def _count(value):
+    return _int_from(value, 0, "an integer of 0 or more")
+
+
+def _int_from(value, smallest, what):
     try:
         number = int(value)
     except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}")
+        number = smallest - 1
+    if number < smallest:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {value!r}")
     return number
 
 
@@ -301,11 +311,14 @@ def _contamination(value):
     if value == "auto":
         return value
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
+        number = -1.0
+    if not 0.0 < number <= 0.5:
         raise argparse.ArgumentTypeError(
             f'must be "auto" or a number in (0, 0.5], got {value!r}'
-        ) from None
+        )
+    return number
 
 
 def explain_table(detector, frame, top):

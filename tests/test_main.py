@@ -246,6 +246,27 @@ def test_errors_are_printed_whole(saved_model, table, tmp_path, capsys):
     assert "radius" in err and "mean radius" in err
 
 
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--top", "-1", "an integer of 0 or more"),  # was read as 0: no columns
+        ("--random-state", "-5", "an integer of 0 or more"),
+        ("--verbose", "-1", "an integer of 0 or more"),
+        ("--contamination", "0.7", 'must be "auto" or a number in (0, 0.5]'),
+        ("--chunk-rows", "0", "a positive integer"),
+        ("--fit-fraction", "0", "a number in (0, 1]"),
+    ],
+)
+def test_bad_option_values_are_named_before_anything_runs(
+    table, capsys, option, value, message
+):
+    with pytest.raises(SystemExit) as stop:
+        main(["detect", str(table), option, value])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: " in err and message in err
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--version"])
