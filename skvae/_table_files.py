@@ -84,35 +84,45 @@ def table_output(out):
     first column) to one file, ``out``, or to stdout: Parquet where ``out``
     ends in ``.parquet``, else CSV with the header once (gzipped where
     ``out`` ends in ``.gz``)."""
-    if out is not None and _is_parquet(out):
-        with _parquet_output(out) as write:
-            yield write
-        return
+    sink = _parquet_sink if out is not None and _is_parquet(out) else _csv_sink
+    written = 0
+    with sink(out) as put:
+
+        def write(result):
+            nonlocal written
+            label = result.index.name or "row"
+            put(result.rename_axis(label).reset_index(allow_duplicates=True))
+            written += len(result)
+
+        yield write
+    if out is not None:
+        print(f"wrote {written} rows to {out}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _csv_sink(out):
     if out is None:
         handle = sys.stdout
     elif Path(out).suffix.lower() == ".gz":  # as pandas' to_csv infers it
         handle = gzip.open(out, "wt", newline="")
     else:
         handle = open(out, "w", newline="")
-    written = 0
+    first = True
 
-    def write(result):
-        nonlocal written
-        label = result.index.name or "row"
-        result.to_csv(handle, index_label=label, header=written == 0)
-        written += len(result)
+    def put(table):
+        nonlocal first
+        table.to_csv(handle, index=False, header=first)
+        first = False
 
     try:
-        yield write
+        yield put
     finally:
         if out is not None:
             handle.close()
-    if out is not None:
-        print(f"wrote {written} rows to {out}", file=sys.stderr)
 
 
 @contextlib.contextmanager
-def _parquet_output(out):
+def _parquet_sink(out):
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -121,14 +131,10 @@ def _parquet_output(out):
             f"{out}: writing Parquet needs pyarrow: {_PARQUET_NEEDS} ({exc})"
         ) from None
     writer = None
-    written = 0
 
-    def write(result):
-        nonlocal writer, written
-        label = result.index.name or "row"
-        table = pa.Table.from_pandas(
-            result.rename_axis(label).reset_index(), preserve_index=False
-        )
+    def put(table):
+        nonlocal writer
+        table = pa.Table.from_pandas(table, preserve_index=False)
         if writer is None:
             writer = pq.ParquetWriter(out, table.schema)
         else:
@@ -136,11 +142,9 @@ def _parquet_output(out):
             # (an --id column of numbers, all empty in one chunk)
             table = table.cast(writer.schema)
         writer.write_table(table)
-        written += len(result)
 
     try:
-        yield write
+        yield put
     finally:
         if writer is not None:
             writer.close()
-    print(f"wrote {written} rows to {out}", file=sys.stderr)
