@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from skvae._base import _MAX_EPOCHS_AUTO
+from skvae._schema import _IDENTIFIER_LEVELS, _IDENTIFIER_SHARE, _sorted_levels
 from skvae._streaming import TableChunks, csv_separator, for_each_chunk
 from skvae._table_files import InputError, read_table, table_output, write_table
 
@@ -393,10 +394,17 @@ def _fit_on_a_sample(detector, chunks, args):
 
 def _train_over_chunks(detector, chunks, args):
     """partial_fit over the chunks, ``--passes`` times; "auto" passes as
-    ``fit``'s budget does: until 1,000 steps, at most 100 passes."""
+    ``fit``'s budget does: until 1,000 steps, at most 100 passes.
+
+    The first partial_fit fixes the model's category levels, so the text
+    columns are given, from the first chunk on, every level the file holds
+    (:func:`_levels_in_file`): a level first met in a later chunk would
+    otherwise stop the training."""
+    levels = _levels_in_file(chunks, args)
 
     def train(chunk):
-        detector.partial_fit(_model_columns(chunk, args))
+        frame = _model_columns(chunk, args)
+        detector.partial_fit(frame.astype(levels) if levels else frame)
 
     passes = _MAX_EPOCHS_AUTO if args.passes == "auto" else args.passes
     for done in range(1, passes + 1):
@@ -405,6 +413,42 @@ def _train_over_chunks(detector, chunks, args):
         )
         if args.passes == "auto" and detector._n_steps >= detector._min_steps_auto:
             return
+
+
+def _levels_in_file(chunks, args):
+    """A categorical dtype with every level in the file, sorted, for each
+    modelled column that is neither numeric nor boolean in the first chunk;
+    a column with a distinct value in most rows (an ID) is an error, as it
+    would make one input per row."""
+    columns = None
+    found = {}
+    counts = {}
+
+    def collect(chunk):
+        nonlocal columns
+        frame = _model_columns(chunk, args)
+        if columns is None:
+            columns = [
+                c
+                for c in frame.columns
+                if not pd.api.types.is_numeric_dtype(frame[c].dtype)
+                and not pd.api.types.is_bool_dtype(frame[c].dtype)
+            ]
+        for c in columns:
+            values = frame[c].dropna()
+            found.setdefault(c, set()).update(values.unique().tolist())
+            counts[c] = counts.get(c, 0) + len(values)
+
+    for_each_chunk(chunks, collect, desc="reading levels", verbose=args.verbose)
+    for c in columns or []:
+        distinct = len(found[c])
+        if distinct >= _IDENTIFIER_LEVELS and distinct > _IDENTIFIER_SHARE * counts[c]:
+            raise InputError(
+                f"Column {c!r} holds {distinct} distinct values in {counts[c]} "
+                "rows: it names rows rather than describing them, one input per "
+                "level. Pass it as --id, or leave it out with --drop."
+            )
+    return {c: pd.CategoricalDtype(_sorted_levels(found[c])) for c in columns or []}
 
 
 def _score_chunks(detector, chunks, args):

@@ -412,6 +412,30 @@ def test_detect_on_a_sample_of_the_chunks(table, tmp_path):
     assert len(pd.read_csv(out)) == 367
 
 
+def test_detect_in_chunks_learns_a_level_first_met_in_a_later_chunk(tmp_path, capsys):
+    # The first partial_fit fixed the levels: this stopped at rows 600-799.
+    rng = np.random.RandomState(0)
+    kind = rng.choice(["x", "y", "z"], size=1000).astype(object)
+    kind[700::50] = "w"
+    table = pd.DataFrame({"a": rng.normal(size=1000), "kind": kind})
+    path, out = tmp_path / "late.csv", tmp_path / "out.csv"
+    model_path = tmp_path / "model.joblib"
+    table.to_csv(path, index=False)
+    args = ["detect", str(path), "--chunk-rows", "200", "--passes", "2"]
+    assert main([*args, "--out", str(out), "--model-out", str(model_path)]) == 0
+    assert joblib.load(model_path)._encoder.columns_[1].levels == ["w", "x", "y", "z"]
+    result = pd.read_csv(out)
+    assert len(result) == 1000 and result["score"].notna().all()
+    # an ID column is refused before any training, with the options to use
+    table.insert(0, "name", [f"n{i}" for i in range(1000)])
+    table.to_csv(path, index=False)
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "'name' holds 1000 distinct values in 1000 rows" in err and "--id" in err
+    assert main([*args, "--id", "name", "--out", str(out)]) == 0
+
+
 def test_an_error_in_a_later_chunk_names_its_rows(saved_model, table, tmp_path, capsys):
     broken = pd.read_csv(table)
     broken["mean radius"] = broken["mean radius"].astype(object)
