@@ -420,27 +420,27 @@ def _levels_in_file(chunks, args):
     modelled column that is neither numeric nor boolean in the first chunk;
     a column with a distinct value in most rows (an ID) is an error, as it
     would make one input per row."""
-    columns = None
-    found = {}
-    counts = {}
+    first = _model_columns(next(iter(chunks)), args)
+    columns = [
+        c
+        for c in first.columns
+        if not pd.api.types.is_numeric_dtype(first[c].dtype)
+        and not pd.api.types.is_bool_dtype(first[c].dtype)
+    ]
+    if not columns:
+        return {}  # a table of numbers and flags: no pass over the file
+    found = {c: set() for c in columns}
+    counts = dict.fromkeys(columns, 0)
 
     def collect(chunk):
-        nonlocal columns
         frame = _model_columns(chunk, args)
-        if columns is None:
-            columns = [
-                c
-                for c in frame.columns
-                if not pd.api.types.is_numeric_dtype(frame[c].dtype)
-                and not pd.api.types.is_bool_dtype(frame[c].dtype)
-            ]
         for c in columns:
             values = frame[c].dropna()
-            found.setdefault(c, set()).update(values.unique().tolist())
-            counts[c] = counts.get(c, 0) + len(values)
+            found[c].update(values.unique().tolist())
+            counts[c] += len(values)
 
     for_each_chunk(chunks, collect, desc="reading levels", verbose=args.verbose)
-    for c in columns or []:
+    for c in columns:
         distinct = len(found[c])
         if distinct >= _IDENTIFIER_LEVELS and distinct > _IDENTIFIER_SHARE * counts[c]:
             raise InputError(
@@ -448,7 +448,7 @@ def _levels_in_file(chunks, args):
                 "rows: it names rows rather than describing them, one input per "
                 "level. Pass it as --id, or leave it out with --drop."
             )
-    return {c: pd.CategoricalDtype(_sorted_levels(found[c])) for c in columns or []}
+    return {c: pd.CategoricalDtype(_sorted_levels(found[c])) for c in columns}
 
 
 def _score_chunks(detector, chunks, args):
