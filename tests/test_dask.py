@@ -90,3 +90,19 @@ def test_grid_search_on_the_cluster_matches_a_local_one(client, demo):
     np.testing.assert_allclose(
         on_cluster["mean_test_score"], local["mean_test_score"], rtol=1e-6
     )
+
+
+def test_categorize_gives_the_first_block_every_level(client):
+    # The first partial_fit fixes the levels: a level first met in a later
+    # block stops the training unless the column's categories are known.
+    rng = np.random.RandomState(0)
+    kind = rng.choice(["x", "y", "z"], size=600).astype(object)
+    kind[450::30] = "w"
+    table = pd.DataFrame({"a": rng.normal(size=600), "kind": kind})
+    frame = dd.from_pandas(table, npartitions=3)
+    plain = wrappers.Incremental(VAEAnomalyDetector(max_epochs=2, **SMALL))
+    with pytest.raises(ValueError, match="'w'.*not seen when the model's schema"):
+        plain.partial_fit(frame)
+    known = wrappers.Incremental(VAEAnomalyDetector(max_epochs=2, **SMALL))
+    known.partial_fit(frame.categorize(columns=["kind"]))
+    assert known.estimator_._encoder.columns_[1].levels == ["w", "x", "y", "z"]
