@@ -15,7 +15,12 @@ import pandas as pd
 
 from skvae._base import _MAX_EPOCHS_AUTO
 from skvae._schema import _IDENTIFIER_LEVELS, _IDENTIFIER_SHARE, _sorted_levels
-from skvae._streaming import TableChunks, csv_separator, for_each_chunk
+from skvae._streaming import (
+    TableChunks,
+    csv_separator,
+    for_each_chunk,
+    text_columns,
+)
 from skvae._table_files import InputError, read_table, table_output, write_table
 
 __all__ = ["main"]
@@ -420,13 +425,7 @@ def _levels_in_file(chunks, args):
     modelled column that is neither numeric nor boolean in the first chunk;
     a column with a distinct value in most rows (an ID) is an error, as it
     would make one input per row."""
-    first = _model_columns(next(iter(chunks)), args)
-    columns = [
-        c
-        for c in first.columns
-        if not pd.api.types.is_numeric_dtype(first[c].dtype)
-        and not pd.api.types.is_bool_dtype(first[c].dtype)
-    ]
+    columns = text_columns(_model_columns(next(iter(chunks)), args))
     if not columns:
         return {}  # a table of numbers and flags: no pass over the file
     found = {c: set() for c in columns}

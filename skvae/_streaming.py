@@ -17,6 +17,7 @@ __all__ = [
     "TableChunks",
     "csv_separator",
     "for_each_chunk",
+    "text_columns",
 ]
 
 # Besides the comma, what spreadsheets write as "CSV" in other locales.
@@ -44,6 +45,16 @@ def csv_separator(path):
     counts = {sep: header.count(sep) for sep in _OTHER_SEPARATORS}
     most = max(counts, key=counts.get)
     return most if counts[most] else ","
+
+
+def text_columns(frame):
+    """The columns of ``frame`` that are neither numbers nor booleans."""
+    return [
+        c
+        for c in frame.columns
+        if not pd.api.types.is_numeric_dtype(frame[c].dtype)
+        and not pd.api.types.is_bool_dtype(frame[c].dtype)
+    ]
 
 
 class ChunkError(ValueError):
@@ -106,12 +117,7 @@ class TableChunks:
                     na_values=self.na_values,
                     **CSV_OPTIONS,
                 )
-                self._text_columns = [
-                    c
-                    for c in first.columns
-                    if not pd.api.types.is_numeric_dtype(first[c].dtype)
-                    and not pd.api.types.is_bool_dtype(first[c].dtype)
-                ]
+                self._text_columns = text_columns(first)
             with pd.read_csv(
                 self.path,
                 sep=separator,

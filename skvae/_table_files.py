@@ -14,11 +14,15 @@ from skvae._streaming import CSV_OPTIONS, TableChunks, csv_separator
 
 __all__ = ["InputError", "read_table", "table_output", "write_table"]
 
-_PARQUET_NEEDS = "pip install 'skvae[parquet]'"
-
 
 class InputError(Exception):
     """A problem with the user's files or data, reported in one line."""
+
+
+def _needs_pyarrow(path, doing, exc):
+    return InputError(
+        f"{path}: {doing} Parquet needs pyarrow: pip install 'skvae[parquet]' ({exc})"
+    )
 
 
 def _is_parquet(path):
@@ -53,9 +57,7 @@ def read_table(path, rows=None, na_values=None, nullable=False):
         else:
             raise InputError(f"{path}: expected a .csv or .parquet file")
     except ImportError as exc:
-        raise InputError(
-            f"{path}: reading Parquet needs pyarrow: {_PARQUET_NEEDS} ({exc})"
-        ) from None
+        raise _needs_pyarrow(path, "reading", exc) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable table ({exc})") from None
     if frame.shape[0] == 0 or frame.shape[1] == 0:
@@ -73,9 +75,7 @@ def write_table(frame, path, separator=","):
     try:
         frame.to_parquet(path, index=False)
     except ImportError as exc:
-        raise InputError(
-            f"{path}: writing Parquet needs pyarrow: {_PARQUET_NEEDS} ({exc})"
-        ) from None
+        raise _needs_pyarrow(path, "writing", exc) from None
 
 
 @contextlib.contextmanager
@@ -127,9 +127,7 @@ def _parquet_sink(out):
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError as exc:
-        raise InputError(
-            f"{out}: writing Parquet needs pyarrow: {_PARQUET_NEEDS} ({exc})"
-        ) from None
+        raise _needs_pyarrow(out, "writing", exc) from None
     writer = None
 
     def put(table):
